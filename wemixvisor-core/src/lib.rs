@@ -1,0 +1,49 @@
+//! Shared vocabulary of wemixvisor.
+//!
+//! This crate owns what every other crate agrees on and nothing else:
+//!
+//! - [`Home`]: the home layout (`$WEMIX_HOME/...`), the one place that turns a
+//!   root directory into every path the supervisor reads or writes;
+//! - the seams between crates: [`NodeProcess`] (a running node, systemctl
+//!   verbs), [`FileSystem`] (the few filesystem operations whose atomicity
+//!   matters), [`ChainClient`] (the node's JSON-RPC as the supervisor needs
+//!   it) and [`DataBackup`] (snapshots the upgrade path asks for), with test
+//!   doubles in `test_utils`;
+//! - shared data types: [`UpgradeInfo`] (the cosmovisor-compatible upgrade
+//!   trigger), [`UpgradePlan`], [`NodeState`], [`Platform`];
+//! - the file primitives that must never leave half-written state:
+//!   [`atomic::write_atomic`], [`atomic::replace_symlink`], and
+//!   [`lock::PidLock`].
+//!
+//! # Theory of operation
+//! Nothing here spawns processes or talks to the network. Crates above
+//! (`wemixvisor-node`, `wemixvisor-governance`, ...) implement the traits;
+//! crates beside them (`wemixvisor-upgrade`, `wemixvisor-backup`) are written
+//! against the traits so they can be tested with the doubles and wired to the
+//! real implementations by the CLI.
+//!
+//! # Features
+//! - `test-utils`: exposes [`test_utils`] (in-memory chain, scripted node) to
+//!   other crates' tests.
+
+pub mod atomic;
+mod error;
+mod home;
+pub mod lock;
+mod platform;
+mod traits;
+mod types;
+mod upgrade_info;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
+
+pub use error::{ChainError, CoreError, NodeError};
+pub use home::{resolve_home_root, Home, HOME_ENV_VARS};
+pub use platform::Platform;
+pub use traits::{ChainClient, DataBackup, FileSystem, NodeProcess, OsFs, SnapshotRef, SyncStatus};
+pub use types::{ExitInfo, LaunchSpec, NodeState, UpgradePlan};
+pub use upgrade_info::{
+    binaries_from_info, checksum_from_url, validate_upgrade_name, BinarySource, Checksum,
+    InfoSource, UpgradeInfo, UpgradeInfoError,
+};
