@@ -245,18 +245,24 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let c = RpcChainClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
+        let c = RpcChainClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2))
+            .unwrap();
         let e = c.block_number().await.unwrap_err();
         assert!(matches!(e, ChainError::Unreachable { .. }), "{e:?}");
     }
 
     #[tokio::test]
     async fn syncing_object_and_false() {
-        let (url, _h) = serve(r#"{"jsonrpc":"2.0","id":0,"result":{"currentBlock":"0x10","highestBlock":"0x20"}}"#);
+        let (url, _h) = serve(
+            r#"{"jsonrpc":"2.0","id":0,"result":{"currentBlock":"0x10","highestBlock":"0x20"}}"#,
+        );
         let c = RpcChainClient::new(&url, Duration::from_secs(5)).unwrap();
         assert_eq!(
             c.syncing().await.unwrap(),
-            SyncStatus::Syncing { current: 16, highest: 32 }
+            SyncStatus::Syncing {
+                current: 16,
+                highest: 32
+            }
         );
         let (url, _h) = serve(r#"{"jsonrpc":"2.0","id":0,"result":false}"#);
         let c = RpcChainClient::new(&url, Duration::from_secs(5)).unwrap();
@@ -271,7 +277,10 @@ mod tests {
 
     #[test]
     fn quantities() {
-        assert_eq!(parse_quantity("m", &Value::String("0x0".into())).unwrap(), 0);
+        assert_eq!(
+            parse_quantity("m", &Value::String("0x0".into())).unwrap(),
+            0
+        );
         assert!(parse_quantity("m", &Value::String("12".into())).is_err());
         assert_eq!(parse_quantity("m", &serde_json::json!(12)).unwrap(), 12);
     }

@@ -1,1 +1,24 @@
-//! wemixvisor-node
+//! Runs the Wemix node (`geth`) and keeps it under control.
+//!
+//! This crate owns the node process: [`GethProcess`] implements
+//! [`wemixvisor_core::NodeProcess`] by spawning the binary in its own process
+//! group (process-wrap), signalling the whole group, and stopping it
+//! gracefully: SIGTERM, the configured grace (geth may need minutes to flush
+//! its database, so the default is 300 s), then SIGKILL of the group. Any
+//! process the node left behind in its group is killed and reaped when the
+//! node exits, so a restart never finds a second writer on the datadir.
+//!
+//! # Theory of operation
+//! One tokio task owns each spawned child and waits on it; when it exits the
+//! task records an [`ExitInfo`](wemixvisor_core::ExitInfo) in a watch
+//! channel, marks whether the exit was asked for (stop/restart/upgrade) or a
+//! crash, and removes `state/node.pid`. The handle is cheap to clone; every
+//! verb works through the shared state, so the supervisor loop, the signal
+//! forwarder and the upgrade path can hold it at once.
+
+mod error;
+mod process;
+pub mod signals;
+
+pub use error::NodeRunError;
+pub use process::{GethProcess, ProcessOptions};
