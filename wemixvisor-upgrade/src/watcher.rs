@@ -1,0 +1,199 @@
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use wemixvisor_core::{UpgradeInfo, UpgradeInfoError};
+
+/// Reads and parses an upgrade-info file; `Ok(None)` when there is none.
+pub fn read_upgrade_info(path: &Path) -> Result<Option<UpgradeInfo>, UpgradeInfoError> {
+    match std::fs::read(path) {
+        Ok(bytes) => UpgradeInfo::parse(&bytes).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(UpgradeInfoError::Invalid(format!(
+            "cannot read '{}': {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Follows `chain-data/upgrade-info.json` and yields each new valid plan once.
+///
+/// File events (inotify/FSEvents through `notify`) wake it at once; a poll
+/// at the configured interval covers filesystems without events. An empty or
+/// truncated file is read again on the next wake-up and never reported; an
+/// invalid one is logged once per distinct content and otherwise ignored.
+pub struct UpgradeInfoWatcher {
+    rx: mpsc::Receiver<UpgradeInfo>,
+    _watcher: Option<notify::RecommendedWatcher>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for UpgradeInfoWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpgradeInfoWatcher").finish_non_exhaustive()
+    }
+}
+
+impl Drop for UpgradeInfoWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl UpgradeInfoWatcher {
+    /// Starts watching `path`, polling every `poll` as a fallback. The plan
+    /// already in the file (if any) is the first one yielded.
+    pub fn spawn(path: PathBuf, poll: Duration) -> Self {
+        let (wake_tx, mut wake_rx) = mpsc::channel::<()>(1);
+        let watcher = Self::file_events(&path, wake_tx);
+        let (tx, rx) = mpsc::channel(16);
+        let poll = poll.max(Duration::from_millis(10));
+        let task = tokio::spawn(async move {
+            let mut state = ReadState::default();
+            let mut tick = tokio::time::interval(poll);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                if let Some(info) = state.check(&path) {
+                    if tx.send(info).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = wake_rx.recv() => {}
+                }
+            }
+        });
+        UpgradeInfoWatcher {
+            rx,
+            _watcher: watcher,
+            task,
+        }
+    }
+
+    fn file_events(path: &Path, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+        let dir = path.parent()?.to_path_buf();
+        let name = path.file_name()?.to_os_string();
+        let handler = move |res: notify::Result<notify::Event>| {
+            if let Ok(ev) = res {
+                if ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name() == Some(name.as_os_str()))
+                {
+                    // A full channel already holds a wake-up; that is enough.
+                    let _ = wake.try_send(());
+                }
+            }
+        };
+        let mut w = match notify::recommended_watcher(handler) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "file events unavailable; polling upgrade-info.json");
+                return None;
+            }
+        };
+        match w.watch(&dir, RecursiveMode::NonRecursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch directory; polling upgrade-info.json");
+                None
+            }
+        }
+    }
+
+    /// The next new plan.
+    pub async fn next(&mut self) -> Option<UpgradeInfo> {
+        self.rx.recv().await
+    }
+}
+
+#[derive(Default)]
+struct ReadState {
+    /// Content last settled on (valid or invalid); `None` after a transient read.
+    settled: Option<Vec<u8>>,
+    last_emitted: Option<UpgradeInfo>,
+}
+
+impl ReadState {
+    fn check(&mut self, path: &Path) -> Option<UpgradeInfo> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.settled = None;
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read upgrade-info");
+                return None;
+            }
+        };
+        if self.settled.as_deref() == Some(bytes.as_slice()) {
+            return None;
+        }
+        match UpgradeInfo::parse(&bytes) {
+            Ok(info) => {
+                self.settled = Some(bytes);
+                if self.last_emitted.as_ref() == Some(&info) {
+                    return None;
+                }
+                self.last_emitted = Some(info.clone());
+                Some(info)
+            }
+            Err(e) if e.is_transient() => {
+                tracing::debug!(path = %path.display(), reason = %e, "upgrade-info not complete yet; will read again");
+                None
+            }
+            Err(e) => {
+                tracing::error!(path = %path.display(), "{e}; ignoring it");
+                self.settled = Some(bytes);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn yields_each_valid_plan_once_and_skips_partial_and_invalid() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("upgrade-info.json");
+        let mut w = UpgradeInfoWatcher::spawn(p.clone(), Duration::from_millis(50));
+        std::fs::write(&p, br#"{"name":"v2","hei"#).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        std::fs::write(&p, b"{not json}").unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        std::fs::write(&p, br#"{"name":"v2","height":10}"#).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.name.as_str(), got.height), ("v2", 10));
+        // the same plan rewritten (touch) is not yielded again
+        std::fs::write(&p, br#"{"name":"v2", "height":10}"#).unwrap();
+        std::fs::write(&p, br#"{"name":"v3","height":20}"#).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.name, "v3");
+    }
+
+    #[tokio::test]
+    async fn works_when_the_directory_appears_later_by_polling() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("later/upgrade-info.json");
+        let mut w = UpgradeInfoWatcher::spawn(p.clone(), Duration::from_millis(30));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, br#"{"name":"v9"}"#).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.name.as_str(), got.height), ("v9", 0));
+    }
+}
