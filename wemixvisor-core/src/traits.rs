@@ -48,7 +48,8 @@ pub trait NodeProcess: Send + Sync {
     async fn stop(&self) -> Result<Option<ExitInfo>, NodeError>;
     /// Sends a signal (by number) to the node's process group.
     async fn signal(&self, signal: i32) -> Result<(), NodeError>;
-    /// Waits until the current run exits (immediately if none runs).
+    /// Waits for the exit of the most recently started run; returns at
+    /// once when it has already exited, `None` when nothing was started.
     async fn wait(&self) -> Option<ExitInfo>;
     /// Pid of the running node.
     fn pid(&self) -> Option<u32>;

@@ -302,7 +302,9 @@ impl NodeProcess for GethProcess {
     }
 
     async fn wait(&self) -> Option<ExitInfo> {
-        let id = self.lock().run.as_ref().map(|r| r.id)?;
+        // The latest run, even if it already ended: a node that dies right
+        // after its start must not slip past a caller that waits a moment later.
+        let id = self.lock().next_id.checked_sub(1)?;
         let mut rx = self.exits.subscribe();
         let guard = rx
             .wait_for(|e| matches!(e, Some((rid, _)) if *rid == id))
@@ -403,6 +405,17 @@ mod tests {
             !group_alive(pid as i32),
             "processes of the group {pid} survived"
         );
+    }
+
+    #[tokio::test]
+    async fn wait_after_a_quick_exit_still_sees_it() {
+        let d = tempfile::tempdir().unwrap();
+        let p = GethProcess::new(ProcessOptions::default());
+        assert!(p.wait().await.is_none(), "nothing started yet");
+        p.start(&spec(script(d.path(), "exit 3"))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(p.pid(), None);
+        assert_eq!(p.wait().await.unwrap().code, Some(3));
     }
 
     #[tokio::test]

@@ -1,1 +1,75 @@
-fn main() {}
+//! Project automation: `cargo xtask <task>`.
+//!
+//! - `ci`: everything CI checks, in the order that fails fastest: format,
+//!   lints, the test tools (`e2e-deps`), then the whole test suite including
+//!   the end-to-end tests.
+//! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
+//!   (anvil from npm) so tests find them at a fixed place.
+//! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
+//!   few blocks ahead, the switch-over as it happens, and the result.
+
+mod ci;
+mod demo;
+mod deps;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish"
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("e2e-deps") => deps::install().map(|_| ()),
+        Some("demo") => demo::run(),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{}", usage());
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task '{other}'\n\n{}", usage())),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root (xtask always runs from there).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command from the workspace root, failing on a non-zero exit.
+pub fn sh(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+/// `cargo` as invoked by `cargo xtask`.
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}

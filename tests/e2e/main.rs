@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `wemixvisor` binary supervising real node
+//! processes (devnode, the geth simulator, and anvil), each test in its own
+//! temporary home with its own RPC port.
+
+mod anvil;
+mod lifecycle;
+mod triggers;
+mod upgrade;
