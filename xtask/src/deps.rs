@@ -13,6 +13,8 @@ use crate::{root, sh};
 
 /// The anvil build the tests are written against.
 pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";
+/// The Solidity compiler (solc-js) for the contracts the tests deploy.
+pub const SOLC_PACKAGE: &str = "solc@0.8.37";
 
 /// `.cache/e2e`.
 pub fn cache_dir() -> PathBuf {
@@ -36,8 +38,24 @@ fn tool_works(path: &Path, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Installs every end-to-end tool: anvil and solc (solcjs).
+pub fn install() -> Result<()> {
+    install_anvil()?;
+    install_solc()?;
+    Ok(())
+}
+
+fn npm_install(cache: &Path, package: &str) -> Result<()> {
+    std::fs::create_dir_all(cache)?;
+    sh(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(cache)
+        .arg(package))
+    .context("npm is needed to install the end-to-end test tools")
+}
+
 /// Installs anvil (npm) into the cache; returns the path of `anvil`.
-pub fn install() -> Result<PathBuf> {
+pub fn install_anvil() -> Result<PathBuf> {
     let cache = cache_dir();
     let bin = cache.join("bin");
     let anvil = bin.join("anvil");
@@ -51,12 +69,7 @@ pub fn install() -> Result<PathBuf> {
             anvil.display()
         );
     }
-    std::fs::create_dir_all(&cache)?;
-    sh(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&cache)
-        .arg(ANVIL_PACKAGE))
-    .context("npm is needed to install the end-to-end test tools")?;
+    npm_install(&cache, ANVIL_PACKAGE)?;
     let real = cache.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
     if !real.exists() {
         bail!("{ANVIL_PACKAGE} did not install {}", real.display());
@@ -67,4 +80,26 @@ pub fn install() -> Result<PathBuf> {
     }
     eprintln!("e2e-deps: anvil installed at {}", anvil.display());
     Ok(anvil)
+}
+
+/// Installs solc-js (npm) into the cache; returns the path of `solcjs`.
+pub fn install_solc() -> Result<PathBuf> {
+    let cache = cache_dir();
+    let bin = cache.join("bin");
+    let solc = bin.join("solcjs");
+    if tool_works(&solc, "--version") {
+        eprintln!("e2e-deps: solcjs already installed at {}", solc.display());
+        return Ok(solc);
+    }
+    npm_install(&cache, SOLC_PACKAGE)?;
+    let real = cache.join("node_modules/solc/solc.js");
+    if !real.exists() {
+        bail!("{SOLC_PACKAGE} did not install {}", real.display());
+    }
+    let solc = link(&bin, "solcjs", &real)?;
+    if !tool_works(&solc, "--version") {
+        bail!("{} does not run (node is needed)", solc.display());
+    }
+    eprintln!("e2e-deps: solcjs installed at {}", solc.display());
+    Ok(solc)
 }

@@ -4,7 +4,7 @@
 //!   lints, the test tools (`e2e-deps`), then the whole test suite including
 //!   the end-to-end tests.
 //! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
-//!   (anvil from npm) so tests find them at a fixed place.
+//!   (anvil and solc from npm) so tests find them at a fixed place.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
 
@@ -25,7 +25,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
-        Some("e2e-deps") => deps::install().map(|_| ()),
+        Some("e2e-deps") => deps::install(),
         Some("demo") => demo::run(),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
