@@ -1,0 +1,89 @@
+//! The command-line surface (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+// TEMP use crate::commands::backup::BackupCmd;
+use crate::commands::config::ConfigCmd;
+
+/// Supervisor and upgrade manager for Wemix WBFT nodes (geth from go-wemix-wbft).
+#[derive(Debug, Parser)]
+#[command(name = "wemixvisor", version, propagate_version = true, about)]
+pub struct Cli {
+    /// Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Networks `init` knows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NetworkArg {
+    /// Wemix mainnet (chain id 1111).
+    Mainnet,
+    /// Wemix testnet (chain id 1112).
+    Testnet,
+    /// A local development network.
+    Devnet,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a home: layout, genesis binary, `current` link and configuration.
+    Init {
+        /// Network whose defaults to write.
+        #[arg(value_enum, default_value = "mainnet")]
+        network: NetworkArg,
+        /// The node binary to install as genesis.
+        #[arg(long, value_name = "PATH")]
+        binary: PathBuf,
+        /// Re-initialise an existing home (configuration, genesis binary and
+        /// `current`; chain data, upgrades and backups are kept).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the node in the foreground and upgrade it at the planned heights.
+    ///
+    /// Every argument after `run` is passed to the node unchanged, after the
+    /// defaults from node-options.toml (an argument given here overrides the
+    /// same option from the file).
+    Run {
+        /// Arguments for the node.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "GETH ARGS")]
+        args: Vec<String>,
+    },
+    /// Show, change and check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    // TEMP-BACKUP-CLI
+    /// Print version information.
+    Version {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
