@@ -180,6 +180,10 @@ pub struct LogSection {
     pub format: LogFormat,
     /// Turn wemixvisor's own logs off (`WEMIXVISOR_DISABLE_LOGS`, `COSMOVISOR_DISABLE_LOGS`).
     pub disable: bool,
+    /// Size (MiB) at which the node log is rotated.
+    pub node_log_max_mb: u64,
+    /// Rotated node logs kept.
+    pub node_log_keep: u32,
 }
 
 impl Default for Config {
@@ -308,6 +312,8 @@ impl Default for LogSection {
             level: "info".into(),
             format: LogFormat::Text,
             disable: false,
+            node_log_max_mb: 100,
+            node_log_keep: 10,
         }
     }
 }

@@ -239,6 +239,10 @@ pub static KEYS: &[KeySpec] = &[
         doc: "Log line format: text or json."),
     key!(log.disable, Kind::Bool, env: ["WEMIXVISOR_DISABLE_LOGS", "COSMOVISOR_DISABLE_LOGS"], reload: false,
         doc: "Turn wemixvisor's own logs off."),
+    key!(log.node_log_max_mb, Kind::U64, env: [], reload: false,
+        doc: "Size (MiB) at which chain-data/logs/geth.log is rotated into logs/archived/\n(gzip-compressed)."),
+    key!(log.node_log_keep, Kind::U32, env: [], reload: false,
+        doc: "Number of rotated node logs kept in logs/archived/."),
 ];
 
 /// The spec of a dotted key.

@@ -31,6 +31,7 @@ mod error;
 mod home;
 pub mod lock;
 mod platform;
+mod status;
 mod traits;
 mod types;
 mod upgrade_info;
@@ -41,6 +42,10 @@ pub mod test_utils;
 pub use error::{ChainError, CoreError, NodeError};
 pub use home::{resolve_home_root, Home, HOME_ENV_VARS};
 pub use platform::Platform;
+pub use status::{
+    ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport, SupervisorStatus,
+    UpgradeStatus, STATUS_SCHEMA,
+};
 pub use traits::{ChainClient, DataBackup, FileSystem, NodeProcess, OsFs, SnapshotRef, SyncStatus};
 pub use types::{ExitInfo, LaunchSpec, NodeState, UpgradePlan};
 pub use upgrade_info::{

@@ -17,8 +17,32 @@
 //! forwarder and the upgrade path can hold it at once.
 
 mod error;
+pub mod health;
+mod logs;
 mod process;
+pub mod restart;
 pub mod signals;
 
 pub use error::NodeRunError;
+pub use health::{CheckResult, HealthMonitor, HealthSettings};
+pub use logs::LogCapture;
 pub use process::{GethProcess, ProcessOptions};
+pub use restart::{RestartDecision, RestartPolicy, RestartTracker};
+
+#[cfg(test)]
+mod test_support {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    /// Waits (up to 5 s) until `path` has at least `n` lines; returns its text.
+    pub fn wait_file_lines(path: &Path, n: usize) -> String {
+        let end = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.lines().count() >= n || Instant::now() > end {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -11,6 +11,8 @@ use process_wrap::tokio::{KillOnDrop, ProcessGroup, TokioCommandWrap};
 use tokio::sync::watch;
 use wemixvisor_core::{atomic, ExitInfo, LaunchSpec, NodeError, NodeProcess, NodeState};
 
+use crate::logs::{spawn_capture, LogCapture};
+
 /// How long to wait for a SIGKILLed group to disappear before giving up.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
@@ -21,6 +23,9 @@ pub struct ProcessOptions {
     pub shutdown_grace: Duration,
     /// Where to record the node's pid while it runs (`state/node.pid`).
     pub pid_file: Option<PathBuf>,
+    /// Capture the node's output into a rotated log; `None` leaves it on
+    /// the supervisor's own stdout and stderr.
+    pub log: Option<LogCapture>,
 }
 
 impl Default for ProcessOptions {
@@ -28,6 +33,7 @@ impl Default for ProcessOptions {
         ProcessOptions {
             shutdown_grace: Duration::from_secs(300),
             pid_file: None,
+            log: None,
         }
     }
 }
@@ -46,6 +52,7 @@ struct Shared {
     run: Option<Run>,
     next_id: u64,
     restarts: u32,
+    last_run: Option<Duration>,
 }
 
 /// The node as a process group on this machine. Cheap to clone.
@@ -75,6 +82,7 @@ impl GethProcess {
                 run: None,
                 next_id: 0,
                 restarts: 0,
+                last_run: None,
             })),
             control: Arc::new(tokio::sync::Mutex::new(())),
             exits: watch::channel(None).0,
@@ -94,6 +102,11 @@ impl GethProcess {
     /// How long the current run has been up.
     pub fn uptime(&self) -> Option<Duration> {
         self.lock().run.as_ref().map(|r| r.started.elapsed())
+    }
+
+    /// How long the last finished run lasted.
+    pub fn last_run_duration(&self) -> Option<Duration> {
+        self.lock().last_run
     }
 
     /// Number of starts after the first.
@@ -159,12 +172,36 @@ impl NodeProcess for GethProcess {
                 path: spec.program.clone(),
             });
         }
+        // One pipe for stdout and stderr keeps the node's lines in order.
+        let pipe = match &self.opts.log {
+            Some(_) => Some(
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| NodeError::Spawn {
+                    path: spec.program.clone(),
+                    source: std::io::Error::from(e),
+                })?,
+            ),
+            None => None,
+        };
+        let spawn_err = |source: std::io::Error| NodeError::Spawn {
+            path: spec.program.clone(),
+            source,
+        };
         let mut attempt = 0;
         let mut child = loop {
+            let outputs = match &pipe {
+                Some((_, w)) => Some((
+                    w.try_clone().map_err(spawn_err)?,
+                    w.try_clone().map_err(spawn_err)?,
+                )),
+                None => None,
+            };
             let mut cmd = TokioCommandWrap::with_new(&spec.program, |c| {
                 c.args(&spec.args)
                     .envs(spec.env.iter().map(|(k, v)| (k, v)))
                     .stdin(Stdio::null());
+                if let Some((out, err)) = outputs {
+                    c.stdout(Stdio::from(out)).stderr(Stdio::from(err));
+                }
                 if let Some(dir) = &spec.cwd {
                     c.current_dir(dir);
                 }
@@ -187,6 +224,13 @@ impl NodeProcess for GethProcess {
                 }
             }
         };
+        if let (Some((read_end, write_end)), Some(cfg)) = (pipe, &self.opts.log) {
+            // Our copy of the write end must go, or the reader never sees EOF.
+            drop(write_end);
+            if let Err(e) = spawn_capture(read_end, cfg.clone()) {
+                tracing::error!(error = %e, log = %cfg.path.display(), "cannot capture the node's output");
+            }
+        }
         let pid = child.id().ok_or_else(|| NodeError::Spawn {
             path: spec.program.clone(),
             source: std::io::Error::other("the node exited before its pid was read"),
@@ -239,6 +283,7 @@ impl NodeProcess for GethProcess {
             let requested = {
                 let mut s = this.lock();
                 let requested = s.run.as_ref().is_some_and(|r| r.stop_requested);
+                s.last_run = s.run.as_ref().map(|r| r.started.elapsed());
                 s.run = None;
                 s.state = if requested {
                     NodeState::Stopped
@@ -360,6 +405,7 @@ mod tests {
         let p = GethProcess::new(ProcessOptions {
             shutdown_grace: Duration::from_secs(10),
             pid_file: Some(pf.clone()),
+            log: None,
         });
         let pid = p
             .start(&spec(script(
@@ -386,6 +432,7 @@ mod tests {
         let p = GethProcess::new(ProcessOptions {
             shutdown_grace: Duration::from_millis(500),
             pid_file: None,
+            log: None,
         });
         // The node and a background child both ignore SIGTERM.
         let pid = p
@@ -408,6 +455,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn output_is_captured_in_order_with_timestamps() {
+        let d = tempfile::tempdir().unwrap();
+        let log = d.path().join("logs/geth.log");
+        let p = GethProcess::new(ProcessOptions {
+            log: Some(LogCapture::new(log.clone(), d.path().join("logs/archived"))),
+            ..ProcessOptions::default()
+        });
+        p.start(&spec(script(
+            d.path(),
+            "echo out1\necho err1 >&2\necho out2",
+        )))
+        .await
+        .unwrap();
+        p.wait().await.unwrap();
+        let text = crate::test_support::wait_file_lines(&log, 3);
+        let lines: Vec<&str> = text.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+        assert_eq!(lines, ["out1", "err1", "out2"]);
+    }
+
+    #[tokio::test]
     async fn wait_after_a_quick_exit_still_sees_it() {
         let d = tempfile::tempdir().unwrap();
         let p = GethProcess::new(ProcessOptions::default());
@@ -424,6 +491,7 @@ mod tests {
         let p = GethProcess::new(ProcessOptions {
             shutdown_grace: Duration::from_secs(5),
             pid_file: None,
+            log: None,
         });
         let s = spec(script(d.path(), "sleep 30"));
         p.start(&s).await.unwrap();

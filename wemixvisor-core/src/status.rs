@@ -1,0 +1,115 @@
+//! The status report: what `wemixvisor status --json` prints and
+//! `GET /api/v1/status` returns. Its shape is documented in
+//! `docs/status.md`; fields are only ever added, never renamed or removed,
+//! and `schema` is bumped if that promise ever has to be broken.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the status shape.
+pub const STATUS_SCHEMA: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Shape version ([`STATUS_SCHEMA`]).
+    pub schema: u32,
+    /// The supervisor process.
+    pub supervisor: SupervisorStatus,
+    /// The node process.
+    pub node: NodeStatus,
+    /// What the node's RPC says.
+    pub chain: ChainStatus,
+    /// Last result of each health check.
+    pub health: Vec<HealthEntry>,
+    /// The next upgrade.
+    pub upgrade: UpgradeStatus,
+    /// When this report was made (RFC 3339).
+    pub updated_at: String,
+}
+
+/// The supervisor part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SupervisorStatus {
+    /// `running`, `stopped` or `failed`.
+    pub state: String,
+    /// Its pid while running.
+    pub pid: Option<u32>,
+    /// wemixvisor version.
+    pub version: String,
+    /// When it started (RFC 3339).
+    pub started_at: Option<String>,
+    /// Why it is in `failed`, if it is.
+    pub error: Option<String>,
+}
+
+/// The node part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// `running`, `starting`, `stopping`, `stopped`, `crashed`, `failed`,
+    /// `upgrading`, or `orphaned` (alive with no supervisor).
+    pub state: String,
+    /// Its pid while running.
+    pub pid: Option<u32>,
+    /// Seconds since the current run started.
+    pub uptime_secs: Option<u64>,
+    /// Starts after the first one.
+    pub restarts: u32,
+    /// How the last run ended ("exit code 2", "signal 9").
+    pub last_exit: Option<String>,
+    /// `genesis` or the upgrade name `current` points at.
+    pub binary: String,
+    /// `web3_clientVersion`.
+    pub client_version: Option<String>,
+    /// The node's command line (program arguments).
+    pub argv: Vec<String>,
+}
+
+/// The chain part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainStatus {
+    /// Last head seen.
+    pub head: Option<u64>,
+    /// When it was seen (RFC 3339).
+    pub head_seen_at: Option<String>,
+    /// Observed seconds per block, when measured.
+    pub block_period_secs: Option<f64>,
+    /// `net_peerCount`.
+    pub peers: Option<u64>,
+    /// `eth_syncing` is not false.
+    pub syncing: Option<bool>,
+}
+
+/// One health check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthEntry {
+    /// Check name.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Failures in a row.
+    pub consecutive_failures: u32,
+}
+
+/// The upgrade part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeStatus {
+    /// The next pending upgrade.
+    pub pending: Option<PendingUpgrade>,
+}
+
+/// A pending upgrade with its distance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingUpgrade {
+    /// Name.
+    pub name: String,
+    /// Activation height.
+    pub height: u64,
+    /// Blocks until the height, when the head is known.
+    pub blocks_to_go: Option<u64>,
+    /// Estimated seconds until then, from the observed block period.
+    pub eta_secs: Option<u64>,
+}

@@ -1,0 +1,246 @@
+//! Periodic health checks of the running node.
+//!
+//! Each check keeps its last result, when it ran, and how many times in a
+//! row it failed. Only checks marked `restart_on_failure` can ask for a
+//! restart, and only after `failures_before_restart` failures in a row —
+//! a node that is merely syncing or short of peers is reported, not bounced.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use wemixvisor_core::{ChainClient, SyncStatus};
+
+/// Health settings (the `[health]` section).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSettings {
+    /// Expected time between blocks.
+    pub block_period: Duration,
+    /// Block periods without a new head before the node counts as stalled.
+    pub stall_blocks: u32,
+    /// Fewer peers than this is unhealthy.
+    pub min_peers: u32,
+    /// Less free disk (MiB) than this under the datadir is unhealthy.
+    pub min_free_disk_mb: u64,
+    /// Failures in a row before a restart.
+    pub failures_before_restart: u32,
+    /// Restart a node whose head stopped advancing.
+    pub restart_on_stall: bool,
+    /// The node's datadir (for the disk check).
+    pub datadir: PathBuf,
+}
+
+/// The last result of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// `rpc`, `head`, `peers`, `syncing` or `disk`.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// Failures in a row.
+    pub consecutive_failures: u32,
+    /// Whether repeated failures restart the node.
+    pub restart_on_failure: bool,
+}
+
+/// Runs the checks and remembers their results.
+#[derive(Debug, Clone)]
+pub struct HealthMonitor {
+    settings: HealthSettings,
+    results: Vec<CheckResult>,
+    last_head: Option<(u64, Instant)>,
+}
+
+impl HealthMonitor {
+    /// A monitor with no result yet.
+    pub fn new(settings: HealthSettings) -> Self {
+        HealthMonitor {
+            settings,
+            results: Vec::new(),
+            last_head: None,
+        }
+    }
+
+    /// The last result of every check.
+    pub fn results(&self) -> &[CheckResult] {
+        &self.results
+    }
+
+    /// Forgets the head history (after a restart or an upgrade).
+    pub fn reset(&mut self) {
+        self.last_head = None;
+        self.results.clear();
+    }
+
+    fn record(&mut self, name: &str, ok: bool, detail: String, restart_on_failure: bool) {
+        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let prev = self.results.iter().position(|r| r.name == name);
+        let consecutive_failures = match (ok, prev) {
+            (true, _) => 0,
+            (false, Some(i)) => self.results[i].consecutive_failures.saturating_add(1),
+            (false, None) => 1,
+        };
+        let r = CheckResult {
+            name: name.to_string(),
+            ok,
+            detail,
+            at,
+            consecutive_failures,
+            restart_on_failure,
+        };
+        match prev {
+            Some(i) => self.results[i] = r,
+            None => self.results.push(r),
+        }
+    }
+
+    /// Runs every check once at `now`; returns the reason to restart the
+    /// node, if a restart-worthy check has failed often enough.
+    pub async fn check(&mut self, chain: &dyn ChainClient, now: Instant) -> Option<String> {
+        let s = self.settings.clone();
+        match chain.block_number().await {
+            Ok(h) => {
+                self.record("rpc", true, format!("head {h}"), true);
+                let stall_after = s.block_period * s.stall_blocks.max(1);
+                let (ok, detail) = match self.last_head {
+                    Some((prev, since)) if h <= prev => {
+                        let idle = now.saturating_duration_since(since);
+                        (
+                            idle < stall_after,
+                            format!(
+                                "head {h} unchanged for {}s (stalled after {}s)",
+                                idle.as_secs(),
+                                stall_after.as_secs()
+                            ),
+                        )
+                    }
+                    _ => {
+                        self.last_head = Some((h, now));
+                        (true, format!("head {h} advancing"))
+                    }
+                };
+                self.record("head", ok, detail, s.restart_on_stall);
+            }
+            Err(e) => {
+                self.record("rpc", false, e.to_string(), true);
+            }
+        }
+        match chain.peer_count().await {
+            Ok(p) => self.record(
+                "peers",
+                p >= u64::from(s.min_peers),
+                format!("{p} peers (minimum {})", s.min_peers),
+                false,
+            ),
+            Err(e) => self.record("peers", false, e.to_string(), false),
+        }
+        match chain.syncing().await {
+            Ok(SyncStatus::Synced) => self.record("syncing", true, "in sync".into(), false),
+            Ok(SyncStatus::Syncing { current, highest }) => self.record(
+                "syncing",
+                false,
+                format!("catching up: block {current} of {highest}"),
+                false,
+            ),
+            Err(e) => self.record("syncing", false, e.to_string(), false),
+        }
+        match free_disk_mb(&s.datadir) {
+            Ok(mb) => self.record(
+                "disk",
+                mb >= s.min_free_disk_mb,
+                format!(
+                    "{mb} MiB free under '{}' (minimum {})",
+                    s.datadir.display(),
+                    s.min_free_disk_mb
+                ),
+                false,
+            ),
+            Err(e) => self.record("disk", false, e, false),
+        }
+        self.results
+            .iter()
+            .find(|r| {
+                r.restart_on_failure && r.consecutive_failures >= s.failures_before_restart.max(1)
+            })
+            .map(|r| {
+                format!(
+                    "health check '{}' failed {} times in a row: {}",
+                    r.name, r.consecutive_failures, r.detail
+                )
+            })
+    }
+}
+
+/// Free space (MiB) available to unprivileged users on the filesystem of `path`.
+pub fn free_disk_mb(path: &std::path::Path) -> Result<u64, String> {
+    let st = nix::sys::statvfs::statvfs(path)
+        .map_err(|e| format!("cannot stat the filesystem of '{}': {e}", path.display()))?;
+    #[allow(clippy::unnecessary_cast)]
+    let bytes = (st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64);
+    Ok(bytes / (1024 * 1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wemixvisor_core::test_utils::FakeChain;
+
+    fn settings(dir: &std::path::Path) -> HealthSettings {
+        HealthSettings {
+            block_period: Duration::from_secs(1),
+            stall_blocks: 3,
+            min_peers: 1,
+            min_free_disk_mb: 0,
+            failures_before_restart: 2,
+            restart_on_stall: true,
+            datadir: dir.to_path_buf(),
+        }
+    }
+
+    #[tokio::test]
+    async fn stall_and_rpc_failures_count_up_and_restart() {
+        let d = tempfile::tempdir().unwrap();
+        let chain = FakeChain::at(10);
+        let mut m = HealthMonitor::new(settings(d.path()));
+        let t0 = Instant::now();
+        assert_eq!(m.check(&chain, t0).await, None);
+        assert!(m.results().iter().all(|r| r.ok), "{:?}", m.results());
+        // head stuck for 4 s > 3 block periods: stalled, once
+        assert_eq!(m.check(&chain, t0 + Duration::from_secs(4)).await, None);
+        let head = m.results().iter().find(|r| r.name == "head").unwrap();
+        assert!(!head.ok && head.consecutive_failures == 1, "{head:?}");
+        let why = m.check(&chain, t0 + Duration::from_secs(5)).await.unwrap();
+        assert!(why.contains("'head'"), "{why}");
+        // progress heals it
+        chain.set_head(11);
+        assert_eq!(m.check(&chain, t0 + Duration::from_secs(6)).await, None);
+        // RPC down twice: restart asked
+        chain.set_down(true);
+        assert_eq!(m.check(&chain, t0 + Duration::from_secs(7)).await, None);
+        let why = m.check(&chain, t0 + Duration::from_secs(8)).await.unwrap();
+        assert!(why.contains("'rpc'"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn peers_and_disk_are_reported_not_restarted() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = settings(d.path());
+        s.min_peers = 5;
+        s.min_free_disk_mb = u64::MAX;
+        s.failures_before_restart = 1;
+        let mut m = HealthMonitor::new(s);
+        let chain = FakeChain::at(1);
+        assert_eq!(m.check(&chain, Instant::now()).await, None);
+        let bad: Vec<_> = m
+            .results()
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(bad, ["peers", "disk"]);
+    }
+}
