@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-// TEMP use crate::commands::backup::BackupCmd;
+use crate::commands::backup::BackupCmd;
 use crate::commands::config::ConfigCmd;
 
 /// Supervisor and upgrade manager for Wemix WBFT nodes (geth from go-wemix-wbft).
@@ -68,13 +68,63 @@ pub enum Command {
     /// same option from the file).
     Run {
         /// Arguments for the node.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "GETH ARGS")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "GETH ARGS"
+        )]
+        args: Vec<String>,
+    },
+    /// Start the supervisor and the node in the background; returns once the
+    /// node runs and its RPC answers.
+    Start {
+        /// Node options (one shell-quoted string), between node-options.toml
+        /// and the arguments after `--`.
+        #[arg(long, value_name = "OPTIONS", allow_hyphen_values = true)]
+        node_options: Option<String>,
+        /// How long to wait for the node's RPC.
+        #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+        /// Arguments for the node.
+        #[arg(last = true, value_name = "GETH ARGS")]
+        args: Vec<String>,
+    },
+    /// Stop the node gracefully, then the background supervisor.
+    Stop {
+        /// How long to wait for both to end.
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// Restart the node (the supervisor keeps running).
+    Restart,
+    /// Show supervisor, node, chain, health and upgrade state.
+    Status {
+        /// As JSON (shape in docs/status.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the node log's tail.
+    Logs {
+        /// Follow new lines, across rotations.
+        #[arg(long, short)]
+        follow: bool,
+        /// Lines of tail to print first.
+        #[arg(long, short = 'n', default_value_t = 100)]
+        lines: usize,
+    },
+    /// The background supervisor itself (started by `start`).
+    #[command(hide = true)]
+    Daemon {
+        /// Arguments for the node.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Show, change and check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
-    // TEMP-BACKUP-CLI
+    /// Snapshots of the chain data: create, list, verify, restore, prune.
+    #[command(subcommand)]
+    Backup(BackupCmd),
     /// Print version information.
     Version {
         /// As JSON.

@@ -1,34 +1,54 @@
-//! The foreground supervisor (`wemixvisor run`): wires the node process, the
-//! chain client, the upgrade trigger and queue, and the signals together.
+//! The supervisor loop behind `wemixvisor run` (foreground) and
+//! `wemixvisor start` (background): wires the node process, the chain
+//! client, the upgrade trigger and queue, health checks, the restart policy,
+//! signals and the API socket together.
 //!
-//! The loop reacts to five things: a signal (stop the node gracefully and
-//! end, or forward SIGHUP), the node exiting, a new plan from
-//! upgrade-info.json, the head reaching a plan's height, and nothing else.
-//! Decisions (is a plan due, how to switch) belong to `wemixvisor-upgrade`.
+//! The loop reacts to: a signal (stop the node gracefully and end, or
+//! forward SIGHUP), the node exiting (upgrade, restart with backoff, or give
+//! up), a restart timer, a new plan from upgrade-info.json, the head
+//! reaching a plan's height, a health check asking for a restart, and
+//! requests from the API. Decisions belong to the library crates.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context as _};
-use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use wemixvisor_config::{build_argv, Config, NodeOptions};
 use wemixvisor_core::atomic::{create_dir_private, write_atomic};
 use wemixvisor_core::lock::{pid_alive, PidLock};
 use wemixvisor_core::{
-    ChainClient, CoreError, DataBackup, ExitInfo, Home, LaunchSpec, NodeProcess, OsFs, UpgradePlan,
+    ChainClient, CoreError, DataBackup, ExitInfo, HealthEntry, Home, LaunchSpec, NodeProcess,
+    NodeState, OsFs, PendingUpgrade, StatusReport, UpgradePlan, STATUS_SCHEMA,
 };
 use wemixvisor_governance::RpcChainClient;
 use wemixvisor_node::signals::Signals;
-use wemixvisor_node::{GethProcess, ProcessOptions};
+use wemixvisor_node::{
+    GethProcess, HealthMonitor, HealthSettings, LogCapture, ProcessOptions, RestartDecision,
+    RestartPolicy, RestartTracker,
+};
 use wemixvisor_upgrade::{
     read_upgrade_info, ApplyOutcome, UpgradeInfoWatcher, UpgradeManager, UpgradeSettings,
 };
 
-/// How often the last seen head is written to `state/status.json` at most.
+use crate::api::{self, Control};
+
+/// How often `state/status.json` is rewritten at most while nothing changes.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// Per-call timeout of the node's RPC.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+/// Health checks do not count against a node younger than this.
+const STARTUP_GRACE: Duration = Duration::from_secs(30);
+
+/// Where the supervisor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `run`: the node's output is also copied to the terminal.
+    Foreground,
+    /// `start`: detached, output only in the node log.
+    Background,
+}
 
 /// The backup settings of the configuration.
 pub fn backup_options(config: &Config) -> wemixvisor_backup::BackupOptions {
@@ -41,55 +61,14 @@ pub fn backup_options(config: &Config) -> wemixvisor_backup::BackupOptions {
     }
 }
 
-/// What `state/status.json` holds between runs (the last head matters: a
-/// plan whose height it reached is applied before the node starts again).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct RunStatus {
-    /// Supervisor pid.
-    pub supervisor_pid: Option<u32>,
-    /// Node pid.
-    pub node_pid: Option<u32>,
-    /// Node state.
-    pub node_state: String,
-    /// `genesis` or the upgrade name `current` points at.
-    pub current: String,
-    /// Last head seen.
-    pub head: Option<u64>,
-    /// When the head was seen (RFC 3339).
-    pub head_seen_at: Option<String>,
-    /// Node command line.
-    pub argv: Vec<String>,
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-impl RunStatus {
-    fn load(path: &Path) -> RunStatus {
-        std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    }
-}
-
-struct Supervisor {
-    home: Home,
-    node: GethProcess,
-    chain: RpcChainClient,
-    manager: UpgradeManager<OsFs>,
-    spec: LaunchSpec,
-    status: RunStatus,
-    status_written: Option<Instant>,
-    restart_after_upgrade: bool,
-}
-
-/// Runs the node in the foreground until it ends or a signal stops it;
-/// returns the exit code for the supervisor.
-pub fn run_foreground(home: Home, config: Config, cli_args: Vec<String>) -> anyhow::Result<i32> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(supervise(home, config, cli_args))
+/// Reads the last status report written to `state/status.json`.
+pub fn load_status_file(path: &Path) -> Option<StatusReport> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn data_backup(home: &Home, config: &Config) -> anyhow::Result<Option<Arc<dyn DataBackup>>> {
@@ -101,27 +80,146 @@ fn data_backup(home: &Home, config: &Config) -> anyhow::Result<Option<Arc<dyn Da
     Ok(Some(Arc::new(backups)))
 }
 
-async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow::Result<i32> {
+fn restart_policy(config: &Config) -> RestartPolicy {
+    let r = &config.restart;
+    RestartPolicy {
+        enabled: r.enabled,
+        first_immediate: true,
+        initial: r.backoff_initial,
+        max: r.backoff_max,
+        multiplier: r.backoff_multiplier,
+        max_restarts: r.max_restarts,
+        window: r.window,
+        stable_after: r.stable_after,
+        min_delay: r.delay,
+    }
+}
+
+fn health_settings(home: &Home, config: &Config) -> HealthSettings {
+    let h = &config.health;
+    HealthSettings {
+        block_period: h.block_period,
+        stall_blocks: h.stall_blocks,
+        min_peers: h.min_peers,
+        min_free_disk_mb: h.min_free_disk_mb,
+        failures_before_restart: h.failures_before_restart,
+        restart_on_stall: h.restart_on_stall,
+        datadir: home.data_dir(),
+    }
+}
+
+/// The process group's working directory, read from `/proc` (Linux).
+fn process_cwd(pid: u32) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/cwd")).ok()
+}
+
+/// A node left running by a supervisor that was killed must not run beside
+/// a new one: stop it gracefully (SIGTERM to its group, the grace, SIGKILL).
+async fn stop_orphaned_node(home: &Home, grace: Duration) -> anyhow::Result<()> {
+    let Some(pid) = std::fs::read_to_string(home.node_pid_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    else {
+        return Ok(());
+    };
+    if !pid_alive(pid) {
+        let _ = std::fs::remove_file(home.node_pid_file());
+        return Ok(());
+    }
+    match process_cwd(pid) {
+        Some(cwd) if cwd == home.root() => {}
+        Some(_) => {
+            // The pid was reused by an unrelated process; the file is stale.
+            tracing::info!(pid, "stale node pid file (pid now belongs to another program)");
+            let _ = std::fs::remove_file(home.node_pid_file());
+            return Ok(());
+        }
+        None => {
+            return Err(anyhow!(
+                "a node (pid {pid}) from an earlier supervisor may still be running on '{}'\nhelp: stop it (kill -TERM {pid}) before starting; two nodes must never share a datadir",
+                home.data_dir().display()
+            ))
+        }
+    }
+    tracing::warn!(
+        pid,
+        "a node from an earlier supervisor is still running; stopping it gracefully"
+    );
+    let group = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while pid_alive(pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if pid_alive(pid) {
+        tracing::warn!(
+            pid,
+            "the old node outlived the grace period; sending SIGKILL"
+        );
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pid_alive(pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    if pid_alive(pid) {
+        return Err(anyhow!(
+            "the node of an earlier supervisor (pid {pid}) cannot be stopped"
+        ));
+    }
+    let _ = std::fs::remove_file(home.node_pid_file());
+    Ok(())
+}
+
+/// Runs the supervisor until it ends; returns its exit code.
+pub fn run_supervisor(
+    home: Home,
+    config: Config,
+    cli_args: Vec<String>,
+    mode: Mode,
+) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(supervise(home, config, cli_args, mode))
+}
+
+struct Supervisor {
+    home: Home,
+    node: GethProcess,
+    chain: RpcChainClient,
+    manager: UpgradeManager<OsFs>,
+    spec: LaunchSpec,
+    report: Arc<RwLock<StatusReport>>,
+    status_written: Option<Instant>,
+    restart_after_upgrade: bool,
+    restarts: RestartTracker,
+    restart_at: Option<Instant>,
+    health: HealthMonitor,
+    head: Option<u64>,
+    head_seen_at: Option<String>,
+    /// First head seen in this run and when, for the observed block period.
+    head_origin: Option<(u64, Instant)>,
+    last_exit: Option<ExitInfo>,
+    client_version: Option<String>,
+}
+
+async fn supervise(
+    home: Home,
+    config: Config,
+    cli_args: Vec<String>,
+    mode: Mode,
+) -> anyhow::Result<i32> {
     create_dir_private(&home.state_dir())?;
     let _lock = PidLock::acquire(&home.supervisor_pid_file()).map_err(|e| match e {
         CoreError::Locked { pid, .. } => anyhow!(
-            "another wemixvisor (pid {pid}) is already supervising '{}'\nhelp: stop it first, or use another --home",
+            "another wemixvisor (pid {pid}) is already supervising '{}'\nhelp: stop it first with `wemixvisor stop`, or use another --home",
             home.root().display()
         ),
         other => other.into(),
     })?;
-    if let Some(pid) = std::fs::read_to_string(home.node_pid_file())
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-    {
-        if pid_alive(pid) {
-            return Err(anyhow!(
-                "a node (pid {pid}) from an earlier supervisor is still running on '{}'\nhelp: stop it (kill -TERM {pid}) before starting a new one; two nodes must never share a datadir",
-                home.data_dir().display()
-            ));
-        }
-        let _ = std::fs::remove_file(home.node_pid_file());
-    }
     let name = config.node.daemon_name.clone();
     if std::fs::symlink_metadata(home.current_link()).is_err() {
         return Err(anyhow!(
@@ -129,6 +227,7 @@ async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow:
             home.root().display()
         ));
     }
+    stop_orphaned_node(&home, config.node.shutdown_grace).await?;
 
     let options = NodeOptions::load(&home.node_options_file())?;
     let argv = build_argv(&options, &cli_args);
@@ -139,9 +238,18 @@ async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow:
         cwd: Some(home.root().to_path_buf()),
     };
     let chain = RpcChainClient::new(&config.node.rpc_url, RPC_TIMEOUT)?;
+    let mut capture = LogCapture::new(home.node_log_file(), home.archived_logs_dir());
+    capture.max_bytes = config
+        .log
+        .node_log_max_mb
+        .max(1)
+        .saturating_mul(1024 * 1024);
+    capture.keep = usize::try_from(config.log.node_log_keep).unwrap_or(usize::MAX);
+    capture.tee_stdout = mode == Mode::Foreground;
     let node = GethProcess::new(ProcessOptions {
         shutdown_grace: config.node.shutdown_grace,
         pid_file: Some(home.node_pid_file()),
+        log: Some(capture),
     });
     let settings = UpgradeSettings {
         restart_after_upgrade: config.upgrade.restart_after_upgrade,
@@ -154,47 +262,68 @@ async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow:
         settings,
         data_backup(&home, &config)?,
     )?;
-    let previous = RunStatus::load(&home.status_file());
+    let previous = load_status_file(&home.status_file());
+    let report = Arc::new(RwLock::new(StatusReport {
+        schema: STATUS_SCHEMA,
+        ..StatusReport::default()
+    }));
     let mut sup = Supervisor {
         home: home.clone(),
         node,
         chain,
         manager,
         spec,
-        status: RunStatus {
-            supervisor_pid: Some(std::process::id()),
-            head: previous.head,
-            head_seen_at: previous.head_seen_at,
-            argv,
-            ..RunStatus::default()
-        },
+        report: report.clone(),
         status_written: None,
         restart_after_upgrade: config.upgrade.restart_after_upgrade,
+        restarts: RestartTracker::new(restart_policy(&config)),
+        restart_at: None,
+        health: HealthMonitor::new(health_settings(&home, &config)),
+        head: previous.as_ref().and_then(|p| p.chain.head),
+        head_seen_at: previous.and_then(|p| p.chain.head_seen_at),
+        head_origin: None,
+        last_exit: None,
+        client_version: None,
     };
+    let started_at = now_rfc3339();
+    if let Ok(mut r) = report.write() {
+        r.supervisor.pid = Some(std::process::id());
+        r.supervisor.started_at = Some(started_at);
+        r.supervisor.version = env!("CARGO_PKG_VERSION").to_string();
+        r.node.argv = argv;
+    }
     tracing::info!(home = %home.root().display(), node = %sup.spec.program.display(), args = ?sup.spec.args, "wemixvisor starting");
 
     // A plan already due (its height passed while nothing watched) is
     // applied before the old binary can run again.
     sup.ingest_trigger_file();
-    while let Some(plan) = sup.manager.due(sup.status.head) {
-        match sup.manager.apply_offline(&plan, sup.status.head)? {
+    while let Some(plan) = sup.manager.due(sup.head) {
+        match sup.manager.apply_offline(&plan, sup.head)? {
             ApplyOutcome::Blocked { reason, .. } => {
                 tracing::error!(upgrade = %plan.name, "{reason}");
                 break;
             }
-            _ => tracing::info!(upgrade = %plan.name, "applied before start (height {} already reached)", plan.height),
+            _ => {
+                tracing::info!(upgrade = %plan.name, "applied before start (height {} already reached)", plan.height)
+            }
         }
     }
 
     let mut signals = Signals::install()?;
-    sup.node.start(&sup.spec).await?;
-    sup.write_status(true);
+    let (control_tx, mut control_rx) = mpsc::channel::<Control>(8);
+    let _api = api::serve(&home.socket_file(), report.clone(), control_tx)?;
+    sup.start_node().await?;
     let mut watcher =
         UpgradeInfoWatcher::spawn(home.upgrade_info_file(), config.upgrade.poll_interval);
-    let mut tick = tokio::time::interval(config.upgrade.poll_interval.max(Duration::from_millis(50)));
+    let mut tick =
+        tokio::time::interval(config.upgrade.poll_interval.max(Duration::from_millis(50)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut health_tick =
+        tokio::time::interval(config.health.interval.max(Duration::from_millis(100)));
+    health_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let code = loop {
+        let restart_at = sup.restart_at;
         tokio::select! {
             sig = signals.recv() => {
                 if sig.is_shutdown() {
@@ -205,9 +334,33 @@ async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow:
                 tracing::info!(signal = sig.name(), "forwarding to the node");
                 sup.node.signal(sig.number()).await?;
             }
-            exit = sup.node.wait(), if sup.node.pid().is_some() || sup.node.state() == wemixvisor_core::NodeState::Crashed => {
+            exit = sup.node.wait(), if sup.node.pid().is_some() || sup.node.state() == NodeState::Crashed => {
                 if let Some(code) = sup.on_node_exit(exit).await? {
                     break code;
+                }
+            }
+            _ = tokio::time::sleep_until(restart_at.map(tokio::time::Instant::from_std).unwrap_or_else(tokio::time::Instant::now)), if restart_at.is_some() => {
+                sup.restart_at = None;
+                sup.start_node().await?;
+            }
+            Some(ctl) = control_rx.recv() => {
+                match ctl {
+                    Control::Restart(reply) => {
+                        let r = sup.restart_node("asked through the API").await;
+                        let _ = reply.send(r.map_err(|e| format!("{e:#}")));
+                    }
+                    Control::Shutdown(reply) => {
+                        tracing::info!("stop requested; stopping the node and exiting");
+                        let exit = sup.node.stop().await;
+                        let code = match &exit {
+                            Ok(e) => e.map(|e| e.wrapper_code()).unwrap_or(0),
+                            Err(_) => 1,
+                        };
+                        sup.set_supervisor_state("stopped", None);
+                        sup.write_status(true);
+                        let _ = reply.send(exit.map(|_| "stopped".to_string()).map_err(|e| e.to_string()));
+                        break code;
+                    }
                 }
             }
             Some(info) = watcher.next() => {
@@ -228,6 +381,10 @@ async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow:
                 if let Some(code) = sup.upgrade_if_due().await? {
                     break code;
                 }
+                sup.write_status(false);
+            }
+            _ = health_tick.tick() => {
+                sup.run_health_checks().await?;
             }
         }
     };
@@ -236,11 +393,34 @@ async fn supervise(home: Home, config: Config, cli_args: Vec<String>) -> anyhow:
 }
 
 impl Supervisor {
+    async fn start_node(&mut self) -> anyhow::Result<()> {
+        self.node.start(&self.spec).await?;
+        self.health.reset();
+        self.head_origin = None;
+        self.client_version = None;
+        self.write_status(true);
+        Ok(())
+    }
+
+    async fn restart_node(&mut self, why: &str) -> anyhow::Result<String> {
+        tracing::info!(reason = why, "restarting the node");
+        self.restart_at = None;
+        self.node.stop().await?;
+        self.start_node().await?;
+        Ok(format!(
+            "node restarted (pid {})",
+            self.node.pid().map(|p| p.to_string()).unwrap_or_default()
+        ))
+    }
+
     fn ingest_trigger_file(&mut self) {
         match read_upgrade_info(&self.home.upgrade_info_file()) {
             Ok(Some(info)) => {
                 let name = info.name.clone();
-                if let Err(e) = self.manager.offer(UpgradePlan::from_info(info, "upgrade-info")) {
+                if let Err(e) = self
+                    .manager
+                    .offer(UpgradePlan::from_info(info, "upgrade-info"))
+                {
                     tracing::error!(upgrade = %name, error = %e, "cannot queue upgrade");
                 }
             }
@@ -253,40 +433,73 @@ impl Supervisor {
     }
 
     async fn poll_head(&mut self) {
+        if self.node.pid().is_none() {
+            return;
+        }
         match self.chain.block_number().await {
             Ok(h) => {
-                let changed = self.status.head != Some(h);
-                self.status.head = Some(h);
-                self.status.head_seen_at =
-                    Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
-                if changed {
-                    self.write_status(false);
+                self.head = Some(h);
+                self.head_seen_at = Some(now_rfc3339());
+                if self.head_origin.is_none() {
+                    self.head_origin = Some((h, Instant::now()));
+                }
+                if self.client_version.is_none() {
+                    self.client_version = self.chain.client_version().await.ok();
                 }
             }
             Err(e) => tracing::debug!(error = %e, "head not available"),
         }
     }
 
+    async fn run_health_checks(&mut self) -> anyhow::Result<()> {
+        if self.node.state() != NodeState::Running {
+            return Ok(());
+        }
+        let young = self.node.uptime().is_some_and(|u| u < STARTUP_GRACE);
+        let verdict = self.health.check(&self.chain, Instant::now()).await;
+        if let Some(why) = verdict {
+            if young {
+                tracing::debug!(reason = %why, "node still starting; not restarting it");
+            } else {
+                tracing::warn!(reason = %why, "restarting an unhealthy node");
+                self.restart_node(&why).await?;
+            }
+        }
+        self.write_status(false);
+        Ok(())
+    }
+
     /// Carries out a due plan; `Some(code)` when the supervisor must end.
     async fn upgrade_if_due(&mut self) -> anyhow::Result<Option<i32>> {
-        let Some(plan) = self.manager.due(self.status.head) else {
+        if self.restart_at.is_some() {
+            // A crashed node waiting for its restart: switch first, start after.
+            return Ok(None);
+        }
+        let Some(plan) = self.manager.due(self.head) else {
             return Ok(None);
         };
-        self.node.set_state(wemixvisor_core::NodeState::Upgrading);
+        self.node.set_state(NodeState::Upgrading);
         let outcome = self
             .manager
-            .apply(&plan, &self.node, &self.spec, self.status.head)
+            .apply(&plan, &self.node, &self.spec, self.head)
             .await;
         let result = match outcome {
             Ok(ApplyOutcome::Restarted { name, pid }) => {
                 tracing::info!(upgrade = %name, pid, "upgrade done; node running the new binary");
+                self.health.reset();
+                self.head_origin = None;
+                self.client_version = None;
                 Ok(None)
             }
             Ok(ApplyOutcome::SwitchedStopped { name }) => {
                 tracing::info!(upgrade = %name, "upgrade done; restart_after_upgrade is off, exiting");
                 Ok(Some(0))
             }
-            Ok(ApplyOutcome::Blocked { name, reason, new_reason }) => {
+            Ok(ApplyOutcome::Blocked {
+                name,
+                reason,
+                new_reason,
+            }) => {
                 if new_reason {
                     tracing::error!(upgrade = %name, "{reason}");
                     tracing::warn!(upgrade = %name, "the current node keeps running; the upgrade goes ahead as soon as its binary is installed");
@@ -299,7 +512,7 @@ impl Supervisor {
             }
         };
         if self.node.pid().is_some() {
-            self.node.set_state(wemixvisor_core::NodeState::Running);
+            self.node.set_state(NodeState::Running);
         }
         self.write_status(true);
         result
@@ -308,34 +521,139 @@ impl Supervisor {
     /// Handles an exit the supervisor did not ask for; `Some(code)` to end.
     async fn on_node_exit(&mut self, exit: Option<ExitInfo>) -> anyhow::Result<Option<i32>> {
         let Some(exit) = exit else {
-            // No node runs (e.g. restart_after_upgrade off); nothing to wait for.
-            tokio::time::sleep(Duration::from_millis(200)).await;
             return Ok(None);
         };
         if exit.requested {
             return Ok(None);
         }
+        self.last_exit = Some(exit);
         // A node that halts at an upgrade height writes upgrade-info.json
-        // before it exits: look for a plan due now before giving up.
+        // before it exits: look for a plan due now before anything else.
         self.ingest_trigger_file();
-        if let Some(plan) = self.manager.due(self.status.head) {
+        if let Some(plan) = self.manager.due(self.head) {
             if let ApplyOutcome::SwitchedStopped { name } =
-                self.manager.apply_offline(&plan, self.status.head)?
+                self.manager.apply_offline(&plan, self.head)?
             {
                 tracing::info!(upgrade = %name, "node stopped at the upgrade; switched");
                 if self.restart_after_upgrade {
-                    self.node.start(&self.spec).await?;
-                    self.write_status(true);
+                    self.start_node().await?;
                     return Ok(None);
                 }
                 return Ok(Some(0));
             }
         }
-        tracing::error!(exit = %exit.describe(), "node exited");
-        Ok(Some(exit.wrapper_code()))
+        let uptime = self.node.last_run_duration().unwrap_or_default();
+        match self.restarts.on_crash(Instant::now(), uptime) {
+            RestartDecision::RestartAfter(wait) => {
+                tracing::warn!(exit = %exit.describe(), wait = ?wait, "node exited unexpectedly; restarting it");
+                self.restart_at = Some(Instant::now() + wait);
+                self.write_status(true);
+                Ok(None)
+            }
+            RestartDecision::GiveUp { crashes, window } => {
+                let msg = format!(
+                    "node crashed {crashes} times within {}; giving up (last: {})",
+                    humantime::format_duration(window),
+                    exit.describe()
+                );
+                tracing::error!("{msg}");
+                self.node.set_state(NodeState::Failed);
+                self.set_supervisor_state("failed", Some(msg));
+                self.write_status(true);
+                Ok(Some(match exit.wrapper_code() {
+                    0 => 1,
+                    c => c,
+                }))
+            }
+            RestartDecision::Disabled => {
+                tracing::error!(exit = %exit.describe(), "node exited; restarts are disabled");
+                Ok(Some(exit.wrapper_code()))
+            }
+        }
+    }
+
+    fn set_supervisor_state(&mut self, state: &str, error: Option<String>) {
+        if let Ok(mut r) = self.report.write() {
+            r.supervisor.state = state.to_string();
+            r.supervisor.error = error;
+        }
+    }
+
+    fn refresh_report(&mut self) {
+        let binary = self
+            .manager
+            .store()
+            .current()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "genesis".into());
+        let block_period = self.head_origin.and_then(|(h0, t0)| {
+            let h = self.head?;
+            (h > h0).then(|| t0.elapsed().as_secs_f64() / (h - h0) as f64)
+        });
+        let pending = self.manager.queue().next_pending().map(|p| {
+            let blocks_to_go = self.head.map(|h| p.height.saturating_sub(h));
+            PendingUpgrade {
+                name: p.name.clone(),
+                height: p.height,
+                blocks_to_go,
+                eta_secs: blocks_to_go
+                    .zip(block_period)
+                    .map(|(b, s)| (b as f64 * s).round() as u64),
+            }
+        });
+        let health: Vec<HealthEntry> = self
+            .health
+            .results()
+            .iter()
+            .map(|c| HealthEntry {
+                name: c.name.clone(),
+                ok: c.ok,
+                detail: c.detail.clone(),
+                at: c.at.clone(),
+                consecutive_failures: c.consecutive_failures,
+            })
+            .collect();
+        let peers = self
+            .health
+            .results()
+            .iter()
+            .find(|c| c.name == "peers" && c.ok)
+            .and_then(|c| c.detail.split_whitespace().next()?.parse().ok());
+        let syncing = self
+            .health
+            .results()
+            .iter()
+            .find(|c| c.name == "syncing")
+            .map(|c| !c.ok);
+        let Ok(mut r) = self.report.write() else {
+            return;
+        };
+        if r.supervisor.state != "failed" {
+            r.supervisor.state = "running".into();
+        }
+        r.node.state = match (self.node.state(), self.restart_at) {
+            (NodeState::Crashed, Some(_)) => "restarting".into(),
+            (s, _) => s.as_str().into(),
+        };
+        r.node.pid = self.node.pid();
+        r.node.uptime_secs = self.node.uptime().map(|u| u.as_secs());
+        r.node.restarts = self.node.restarts();
+        r.node.last_exit = self.last_exit.map(|e| e.describe());
+        r.node.binary = binary;
+        r.node.client_version = self.client_version.clone();
+        r.chain.head = self.head;
+        r.chain.head_seen_at = self.head_seen_at.clone();
+        r.chain.block_period_secs = block_period;
+        r.chain.peers = peers;
+        r.chain.syncing = syncing;
+        r.health = health;
+        r.upgrade.pending = pending;
+        r.updated_at = now_rfc3339();
     }
 
     fn write_status(&mut self, force: bool) {
+        self.refresh_report();
         if !force
             && self
                 .status_written
@@ -343,16 +661,11 @@ impl Supervisor {
         {
             return;
         }
-        self.status.node_pid = self.node.pid();
-        self.status.node_state = self.node.state().as_str().to_string();
-        self.status.current = self
-            .manager
-            .store()
-            .current()
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "genesis".into());
-        match serde_json::to_vec_pretty(&self.status) {
+        let body = match self.report.read() {
+            Ok(r) => serde_json::to_vec_pretty(&*r),
+            Err(_) => return,
+        };
+        match body {
             Ok(body) => {
                 if let Err(e) = write_atomic(&self.home.status_file(), &body, 0o600) {
                     tracing::warn!(error = %e, "cannot write status file");

@@ -6,6 +6,7 @@
 //! 0 success, 1 operation failed, 2 bad usage or bad input, and for `run`
 //! the node's own exit code when the node ended and no restart applies.
 
+mod api;
 mod cli;
 mod commands;
 mod context;
@@ -17,8 +18,29 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Lets `wemixvisor status | head` end quietly instead of failing on a
+/// closed pipe. Not for the supervisor itself (`run`, `daemon`), whose
+/// socket writes must never kill it.
+fn default_sigpipe() {
+    #[allow(unsafe_code)]
+    // SAFETY: called at the start of main, before any other thread exists;
+    // SIG_DFL installs no handler, so no Rust code runs in signal context.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if !matches!(
+        cli.command,
+        cli::Command::Run { .. } | cli::Command::Daemon { .. }
+    ) {
+        default_sigpipe();
+    }
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => exit::report(&err),

@@ -56,8 +56,8 @@ pub fn run(
         )));
     }
 
-    let initialised = home.config_file().exists()
-        || std::fs::symlink_metadata(home.current_link()).is_ok();
+    let initialised =
+        home.config_file().exists() || std::fs::symlink_metadata(home.current_link()).is_ok();
     if initialised && !force {
         return Err(bad_input(format!(
             "home '{}' is already initialised\nhelp: pass --force to rewrite its configuration, genesis binary and `current` link (chain data, upgrades and backups are kept)",

@@ -1,8 +1,9 @@
 //! One module per command; each prints and maps errors, the crates decide.
 
-// TEMP pub mod backup;
+pub mod backup;
 pub mod config;
 mod init;
+mod service;
 mod version;
 
 use std::process::ExitCode;
@@ -11,6 +12,21 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::context;
+use crate::daemon::Mode;
+
+fn supervise(
+    home: wemixvisor_core::Home,
+    flags: &wemixvisor_config::FlagOverrides,
+    args: Vec<String>,
+    mode: Mode,
+) -> anyhow::Result<ExitCode> {
+    let config = context::load_config(&home, flags)?;
+    crate::logging::init(&config);
+    let code = crate::daemon::run_supervisor(home, config, args, mode)?;
+    Ok(ExitCode::from(
+        u8::try_from(code.clamp(0, 255)).unwrap_or(1),
+    ))
+}
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -22,15 +38,30 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             binary,
             force,
         } => init::run(&home, network, &binary, force, cli.name.as_deref()),
-        Command::Run { args } => {
-            let config = context::load_config(&home, &flags)?;
-            crate::logging::init(&config);
-            let code = crate::daemon::run_foreground(home, config, args)?;
-            Ok(ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1)))
+        Command::Run { args } => supervise(home, &flags, args, Mode::Foreground),
+        Command::Daemon { args } => supervise(home, &flags, args, Mode::Background),
+        Command::Start {
+            node_options,
+            timeout,
+            args,
+        } => {
+            let pass = service::Passthrough {
+                name: cli.name.clone(),
+                log_format: cli.log_format.map(|f| format!("{f:?}").to_lowercase()),
+            };
+            // Fail here, not in the background, on a broken configuration.
+            context::load_config(&home, &flags)?;
+            service::start(&home, &pass, node_options.as_deref(), &args, timeout)
         }
+        Command::Stop { timeout } => service::stop(&home, timeout),
+        Command::Restart => service::restart(&home),
+        Command::Status { json } => service::status(&home, json),
+        Command::Logs { follow, lines } => service::logs(&home, lines, follow),
         Command::Config(cmd) => config::run(&home, cmd),
-        // TEMP-BACKUP-START
-        // TEMP-BACKUP-END
+        Command::Backup(cmd) => {
+            let config = context::load_config(&home, &flags)?;
+            backup::run(&home, crate::daemon::backup_options(&config), cmd)
+        }
         Command::Version { json } => version::run(json),
         Command::Completions { shell } => {
             clap_complete::generate(
