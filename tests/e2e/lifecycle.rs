@@ -62,16 +62,6 @@ fn a_node_ignoring_sigterm_is_killed_after_the_grace_period() {
 }
 
 #[test]
-fn the_node_exit_code_is_the_supervisor_exit_code() {
-    let h = TestHome::new();
-    h.init_devnode("--sim.exit-at-start 3");
-    let port = h.port.to_string();
-    let mut run = h.spawn_run(&["--http.port", &port]);
-    let status = run.wait_exit(Duration::from_secs(20)).expect("exits");
-    assert_eq!(status.code(), Some(3), "{}", run.log());
-}
-
-#[test]
 fn a_second_supervisor_on_the_same_home_is_refused() {
     let h = TestHome::new();
     h.init_devnode("--sim.block-period 100ms");

@@ -4,5 +4,6 @@
 
 mod anvil;
 mod lifecycle;
+mod service;
 mod triggers;
 mod upgrade;

@@ -204,6 +204,8 @@ struct Supervisor {
     head_origin: Option<(u64, Instant)>,
     last_exit: Option<ExitInfo>,
     client_version: Option<String>,
+    /// The exit of the latest run was dealt with; wait for the next start.
+    exit_handled: bool,
 }
 
 async fn supervise(
@@ -284,6 +286,7 @@ async fn supervise(
         head_origin: None,
         last_exit: None,
         client_version: None,
+        exit_handled: false,
     };
     let started_at = now_rfc3339();
     if let Ok(mut r) = report.write() {
@@ -334,7 +337,7 @@ async fn supervise(
                 tracing::info!(signal = sig.name(), "forwarding to the node");
                 sup.node.signal(sig.number()).await?;
             }
-            exit = sup.node.wait(), if sup.node.pid().is_some() || sup.node.state() == NodeState::Crashed => {
+            exit = sup.node.wait(), if sup.node.pid().is_some() || !sup.exit_handled => {
                 if let Some(code) = sup.on_node_exit(exit).await? {
                     break code;
                 }
@@ -395,6 +398,7 @@ async fn supervise(
 impl Supervisor {
     async fn start_node(&mut self) -> anyhow::Result<()> {
         self.node.start(&self.spec).await?;
+        self.exit_handled = false;
         self.health.reset();
         self.head_origin = None;
         self.client_version = None;
@@ -483,6 +487,8 @@ impl Supervisor {
             .manager
             .apply(&plan, &self.node, &self.spec, self.head)
             .await;
+        // The manager stops and starts the node itself: a new run to watch.
+        self.exit_handled = false;
         let result = match outcome {
             Ok(ApplyOutcome::Restarted { name, pid }) => {
                 tracing::info!(upgrade = %name, pid, "upgrade done; node running the new binary");
@@ -520,6 +526,7 @@ impl Supervisor {
 
     /// Handles an exit the supervisor did not ask for; `Some(code)` to end.
     async fn on_node_exit(&mut self, exit: Option<ExitInfo>) -> anyhow::Result<Option<i32>> {
+        self.exit_handled = true;
         let Some(exit) = exit else {
             return Ok(None);
         };

@@ -1,12 +1,21 @@
 //! Runs the Wemix node (`geth`) and keeps it under control.
 //!
-//! This crate owns the node process: [`GethProcess`] implements
-//! [`wemixvisor_core::NodeProcess`] by spawning the binary in its own process
-//! group (process-wrap), signalling the whole group, and stopping it
-//! gracefully: SIGTERM, the configured grace (geth may need minutes to flush
-//! its database, so the default is 300 s), then SIGKILL of the group. Any
-//! process the node left behind in its group is killed and reaped when the
-//! node exits, so a restart never finds a second writer on the datadir.
+//! This crate owns the node process and everything about keeping it up:
+//! - [`GethProcess`] implements [`wemixvisor_core::NodeProcess`]: the binary
+//!   runs in its own process group (process-wrap), signals go to the whole
+//!   group, and a graceful stop is SIGTERM, the configured grace (geth may
+//!   need minutes to flush its database, so the default is 300 s), then
+//!   SIGKILL of the group; whatever the node left in its group is killed and
+//!   reaped when it exits, so a restart never finds a second writer on the
+//!   datadir;
+//! - [`LogCapture`]: the node's stdout and stderr, as one ordered stream,
+//!   timestamped into `chain-data/logs/geth.log`, rotated by size into
+//!   gzip-compressed archives;
+//! - [`RestartPolicy`] / [`RestartTracker`]: restart after a crash with
+//!   exponential backoff, give up after too many crashes in a window;
+//! - [`HealthMonitor`]: RPC, head progress, peers, sync and free disk, with
+//!   the consecutive failures that may justify a restart;
+//! - [`signals`]: the signals a foreground supervisor acts on.
 //!
 //! # Theory of operation
 //! One tokio task owns each spawned child and waits on it; when it exits the
@@ -14,7 +23,8 @@
 //! channel, marks whether the exit was asked for (stop/restart/upgrade) or a
 //! crash, and removes `state/node.pid`. The handle is cheap to clone; every
 //! verb works through the shared state, so the supervisor loop, the signal
-//! forwarder and the upgrade path can hold it at once.
+//! forwarder and the upgrade path can hold it at once. Decisions (restart or
+//! not, when) are pure functions of what happened, tested without processes.
 
 mod error;
 pub mod health;

@@ -5,9 +5,11 @@
 //!   the end-to-end tests.
 //! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
 //!   (anvil and solc from npm) so tests find them at a fixed place.
+//! - `bench`: the supervisor's overhead and the backup speed, side by side.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
 
+mod bench;
 mod ci;
 mod demo;
 mod deps;
@@ -18,7 +20,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish"
+    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
 
 fn main() {
@@ -27,6 +29,7 @@ fn main() {
         Some("ci") => ci::run(),
         Some("e2e-deps") => deps::install(),
         Some("demo") => demo::run(),
+        Some("bench") => bench::run(),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
             Ok(())

@@ -422,7 +422,7 @@ fn follow_file(path: &PathBuf, out: &mut impl Write) -> anyhow::Result<ExitCode>
                     .and_then(|f| Some((BufReader::new(f), std::fs::metadata(path).ok()?.ino())));
                 continue;
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
