@@ -392,3 +392,53 @@ fn status_works_with_no_daemon() {
     let text = h.ok(&["status"]);
     assert!(text.contains("supervisor  stopped"), "{text}");
 }
+
+#[test]
+fn supervisor_logs_as_json_or_not_at_all() {
+    let h = TestHome::new();
+    h.init_devnode("--sim.block-period 100ms --sim.quiet");
+    let port = h.port.to_string();
+    let mut cmd = h.wemixvisor();
+    cmd.args(["--log-format", "json", "run", "--http.port", &port]);
+    let mut run = Running::spawn(cmd, h.root.join("state/node.pid"), false);
+    assert!(
+        run.wait_log("\"node started\"", Duration::from_secs(20)),
+        "{}",
+        run.log()
+    );
+    run.signal(Sig::SIGTERM);
+    run.wait_exit(Duration::from_secs(20)).expect("exits");
+    let json_lines: Vec<Value> = run
+        .log()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .collect();
+    assert!(
+        json_lines
+            .iter()
+            .any(|v| v["fields"]["message"] == "node started"),
+        "{}",
+        run.log()
+    );
+    assert!(json_lines
+        .iter()
+        .all(|v| v["level"].is_string() && v["timestamp"].is_string()));
+
+    let mut cmd = h.wemixvisor();
+    cmd.env("COSMOVISOR_DISABLE_LOGS", "true")
+        .args(["run", "--http.port", &port]);
+    let mut run = Running::spawn(cmd, h.root.join("state/node.pid"), false);
+    wait_for(Duration::from_secs(20), || head(h.port)).expect("node up");
+    run.signal(Sig::SIGTERM);
+    run.wait_exit(Duration::from_secs(20)).expect("exits");
+    let log = run.log();
+    assert!(
+        log.contains("devnode starting"),
+        "node output must still show: {log}"
+    );
+    assert!(
+        !log.contains("node started") && !log.contains("wemixvisor starting"),
+        "{log}"
+    );
+}

@@ -29,12 +29,17 @@ pub fn flags(cli: &Cli) -> FlagOverrides {
     }
 }
 
-/// Loads the configuration of `home` with env and flag overlays.
+/// Loads the configuration of `home` with env and flag overlays; its
+/// warnings (an old schema version, risky settings) go to stderr.
 pub fn load_config(home: &Home, flags: &FlagOverrides) -> anyhow::Result<Config> {
-    Config::load(home, &env_var, flags).with_context(|| {
+    let loaded = Config::load_report(home, &env_var, flags).with_context(|| {
         format!(
             "cannot load the configuration of home '{}'",
             home.root().display()
         )
-    })
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded.config)
 }

@@ -28,9 +28,7 @@ use wemixvisor_node::{
     GethProcess, HealthMonitor, HealthSettings, LogCapture, ProcessOptions, RestartDecision,
     RestartPolicy, RestartTracker,
 };
-use wemixvisor_upgrade::{
-    read_upgrade_info, ApplyOutcome, UpgradeInfoWatcher, UpgradeManager, UpgradeSettings,
-};
+use wemixvisor_upgrade::{read_upgrade_info, ApplyOutcome, UpgradeInfoWatcher, UpgradeManager};
 
 use crate::api::{self, Control};
 
@@ -38,6 +36,8 @@ use crate::api::{self, Control};
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// Per-call timeout of the node's RPC.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+/// With no upgrade pending, the head is read this often at most.
+const IDLE_HEAD_EVERY: Duration = Duration::from_secs(5);
 /// Health checks do not count against a node younger than this.
 const STARTUP_GRACE: Duration = Duration::from_secs(30);
 
@@ -178,8 +178,10 @@ pub fn run_supervisor(
     cli_args: Vec<String>,
     mode: Mode,
 ) -> anyhow::Result<i32> {
+    // One worker: the loop is I/O-bound, and an idle supervisor should cost
+    // next to nothing beside the node.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -206,6 +208,7 @@ struct Supervisor {
     client_version: Option<String>,
     /// The exit of the latest run was dealt with; wait for the next start.
     exit_handled: bool,
+    last_head_poll: Option<Instant>,
 }
 
 async fn supervise(
@@ -253,10 +256,7 @@ async fn supervise(
         pid_file: Some(home.node_pid_file()),
         log: Some(capture),
     });
-    let settings = UpgradeSettings {
-        restart_after_upgrade: config.upgrade.restart_after_upgrade,
-        skip_backup: config.upgrade.unsafe_skip_backup,
-    };
+    let settings = crate::commands::upgrade::settings(&config)?;
     let manager = UpgradeManager::new(
         home.clone(),
         &name,
@@ -287,6 +287,7 @@ async fn supervise(
         last_exit: None,
         client_version: None,
         exit_handled: false,
+        last_head_poll: None,
     };
     let started_at = now_rfc3339();
     if let Ok(mut r) = report.write() {
@@ -297,17 +298,32 @@ async fn supervise(
     }
     tracing::info!(home = %home.root().display(), node = %sup.spec.program.display(), args = ?sup.spec.args, "wemixvisor starting");
 
-    // A plan already due (its height passed while nothing watched) is
-    // applied before the old binary can run again.
+    // An upgrade the journal says was in progress is finished or rolled
+    // back first (this may start the node), then a plan already due (its
+    // height passed while nothing watched) is applied before the old
+    // binary can run again.
+    let recovery = sup
+        .manager
+        .recover(&sup.node, &sup.chain, &mut sup.spec)
+        .await?;
+    tracing::info!(?recovery, args = ?sup.spec.args, "upgrade journal checked");
     sup.ingest_trigger_file();
     while let Some(plan) = sup.manager.due(sup.head) {
-        match sup.manager.apply_offline(&plan, sup.head)? {
-            ApplyOutcome::Blocked { reason, .. } => {
+        match sup
+            .manager
+            .apply(&plan, &sup.node, &sup.chain, &mut sup.spec, sup.head)
+            .await
+        {
+            Ok(ApplyOutcome::Blocked { reason, .. }) => {
                 tracing::error!(upgrade = %plan.name, "{reason}");
                 break;
             }
-            _ => {
+            Ok(_) => {
                 tracing::info!(upgrade = %plan.name, "applied before start (height {} already reached)", plan.height)
+            }
+            Err(e) => {
+                tracing::error!(upgrade = %plan.name, error = %e, "upgrade failed; starting the previous binary");
+                break;
             }
         }
     }
@@ -315,7 +331,10 @@ async fn supervise(
     let mut signals = Signals::install()?;
     let (control_tx, mut control_rx) = mpsc::channel::<Control>(8);
     let _api = api::serve(&home.socket_file(), report.clone(), control_tx)?;
-    sup.start_node().await?;
+    // Recovery or an upgrade at start-up may have started (and verified) the node.
+    if sup.node.pid().is_none() {
+        sup.start_node().await?;
+    }
     let mut watcher =
         UpgradeInfoWatcher::spawn(home.upgrade_info_file(), config.upgrade.poll_interval);
     let mut tick =
@@ -375,12 +394,14 @@ async fn supervise(
                     Ok(false) => tracing::debug!(upgrade = %name, "upgrade already known"),
                     Err(e) => tracing::error!(upgrade = %name, error = %e, "cannot queue upgrade"),
                 }
+                sup.manager.prepare_pending(&sup.spec.args);
                 if let Some(code) = sup.upgrade_if_due().await? {
                     break code;
                 }
             }
             _ = tick.tick() => {
                 sup.poll_head().await;
+                sup.manager.prepare_pending(&sup.spec.args);
                 if let Some(code) = sup.upgrade_if_due().await? {
                     break code;
                 }
@@ -440,6 +461,17 @@ impl Supervisor {
         if self.node.pid().is_none() {
             return;
         }
+        // Every tick while an upgrade waits for its height; otherwise only
+        // now and then, for `status`.
+        let idle = self.manager.queue().next_pending().is_none()
+            && self.head_origin.is_some()
+            && self
+                .last_head_poll
+                .is_some_and(|t| t.elapsed() < IDLE_HEAD_EVERY);
+        if idle {
+            return;
+        }
+        self.last_head_poll = Some(Instant::now());
         match self.chain.block_number().await {
             Ok(h) => {
                 self.head = Some(h);
@@ -485,7 +517,7 @@ impl Supervisor {
         self.node.set_state(NodeState::Upgrading);
         let outcome = self
             .manager
-            .apply(&plan, &self.node, &self.spec, self.head)
+            .apply(&plan, &self.node, &self.chain, &mut self.spec, self.head)
             .await;
         // The manager stops and starts the node itself: a new run to watch.
         self.exit_handled = false;
@@ -538,15 +570,35 @@ impl Supervisor {
         // before it exits: look for a plan due now before anything else.
         self.ingest_trigger_file();
         if let Some(plan) = self.manager.due(self.head) {
-            if let ApplyOutcome::SwitchedStopped { name } =
-                self.manager.apply_offline(&plan, self.head)?
-            {
-                tracing::info!(upgrade = %name, "node stopped at the upgrade; switched");
-                if self.restart_after_upgrade {
-                    self.start_node().await?;
+            let outcome = self
+                .manager
+                .apply(&plan, &self.node, &self.chain, &mut self.spec, self.head)
+                .await;
+            match outcome {
+                Ok(ApplyOutcome::Restarted { name, .. }) => {
+                    // The manager started and verified the new node.
+                    tracing::info!(upgrade = %name, "node stopped at the upgrade; switched");
+                    self.exit_handled = false;
+                    self.health.reset();
+                    self.head_origin = None;
+                    self.client_version = None;
+                    self.write_status(true);
                     return Ok(None);
                 }
-                return Ok(Some(0));
+                Ok(ApplyOutcome::SwitchedStopped { name }) => {
+                    tracing::info!(upgrade = %name, "node stopped at the upgrade; switched");
+                    if self.restart_after_upgrade {
+                        self.start_node().await?;
+                        return Ok(None);
+                    }
+                    return Ok(Some(0));
+                }
+                Ok(ApplyOutcome::Blocked { name, reason, .. }) => {
+                    tracing::error!(upgrade = %name, "{reason}")
+                }
+                Err(e) => {
+                    tracing::error!(upgrade = %plan.name, error = %e, "upgrade failed; the previous binary stays")
+                }
             }
         }
         let uptime = self.node.last_run_duration().unwrap_or_default();

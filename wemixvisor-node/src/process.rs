@@ -225,6 +225,13 @@ impl NodeProcess for GethProcess {
             }
         };
         if let (Some((read_end, write_end)), Some(cfg)) = (pipe, &self.opts.log) {
+            // A larger pipe lets a chatty node write on while the capture
+            // thread is between reads (64 KiB by default on Linux).
+            #[cfg(target_os = "linux")]
+            let _ = nix::fcntl::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&read_end),
+                nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20),
+            );
             // Our copy of the write end must go, or the reader never sees EOF.
             drop(write_end);
             if let Err(e) = spawn_capture(read_end, cfg.clone()) {

@@ -89,7 +89,7 @@ fn print_edit(verb: &str, outcome: &EditOutcome) -> anyhow::Result<()> {
 }
 
 /// Runs a `config` subcommand against `home`.
-pub fn run(home: &Home, cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
+pub fn run(home: &Home, flags: &FlagOverrides, cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCmd::Show {
             template: Some(network),
@@ -101,8 +101,7 @@ pub fn run(home: &Home, cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
             json,
             template: None,
         } => {
-            let shown = wemixvisor_config::show(home, &env_var, &FlagOverrides::default())
-                .map_err(classify)?;
+            let shown = wemixvisor_config::show(home, &env_var, flags).map_err(classify)?;
             if json {
                 emit(&format!(
                     "{}\n",

@@ -57,7 +57,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restart => service::restart(&home),
         Command::Status { json } => service::status(&home, json),
         Command::Logs { follow, lines } => service::logs(&home, lines, follow),
-        Command::Config(cmd) => config::run(&home, cmd),
+        Command::Config(cmd) => config::run(&home, &flags, cmd),
         Command::Backup(cmd) => {
             let config = context::load_config(&home, &flags)?;
             backup::run(&home, crate::daemon::backup_options(&config), cmd)
@@ -72,5 +72,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Upgrade(cmd) => upgrade::run(&home, &context::load_config(&home, &flags)?, cmd),
     }
 }
+pub mod upgrade;
