@@ -33,7 +33,7 @@ pub enum BackupCmd {
     },
     /// Re-hash a snapshot against its manifest and report every difference
     Verify {
-        /// Snapshot id (or a unique prefix, or <kind>/<id>)
+        /// Snapshot id, a unique prefix of one, <kind>/<id>, or its name
         id: String,
         /// Print JSON
         #[arg(long)]
@@ -42,7 +42,7 @@ pub enum BackupCmd {
     /// Replace chain-data with a snapshot (the node must be stopped; the old
     /// data is kept as chain-data.pre-restore-<time>)
     Restore {
-        /// Snapshot id (or a unique prefix, or <kind>/<id>)
+        /// Snapshot id, a unique prefix of one, <kind>/<id>, or its name
         id: String,
     },
     /// Apply retention: keep the newest automatic snapshots and young ones
@@ -178,7 +178,7 @@ fn state_text(s: &SnapshotInfo) -> String {
     match &s.state {
         SnapshotState::Complete => match &s.verified {
             Some(v) if v.ok => "verified".into(),
-            Some(v) => format!("DAMAGED ({} problems)", v.problems),
+            Some(v) => format!("DAMAGED ({} problem(s))", v.problems),
             None => "complete".into(),
         },
         SnapshotState::InProgress { pid } => format!("in progress (pid {pid})"),
@@ -418,7 +418,7 @@ impl Progress for Bar {
         };
         let bar = ProgressBar::with_draw_target(Some(total_bytes), target);
         if let Ok(style) = ProgressStyle::with_template(
-            "{msg:>10} [{bar:32}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            "{msg:>9} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
