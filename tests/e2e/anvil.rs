@@ -45,9 +45,18 @@ fn anvil_v1_to_v2_at_height_keeps_its_chain() {
     let height = start + 3;
     h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{height}}}"#));
 
+    // Node runs carry --state; pre-flight calls (`--help`, `... --version`) are not runs.
+    let runs = |calls: &str| -> Vec<String> {
+        calls
+            .lines()
+            .filter(|l| l.contains("--state") && !l.ends_with("--version"))
+            .map(str::to_string)
+            .collect()
+    };
     let switched = wait_for(Duration::from_secs(40), || {
         let calls = std::fs::read_to_string(&calls).ok()?;
-        calls.lines().any(|l| l.starts_with("v2 ")).then_some(())
+        let v2_running = runs(&calls).iter().any(|l| l.starts_with("v2 "));
+        (v2_running && h.current() == std::path::Path::new("upgrades/v2")).then_some(())
     });
     assert!(switched.is_some(), "v2 never started\n{}", run.log());
     assert_eq!(h.current(), std::path::Path::new("upgrades/v2"));
@@ -58,8 +67,12 @@ fn anvil_v1_to_v2_at_height_keeps_its_chain() {
         "head {after} < {height}: anvil's chain did not survive the switch"
     );
     let calls = std::fs::read_to_string(&calls).unwrap();
-    let lines: Vec<&str> = calls.lines().collect();
+    let lines = runs(&calls);
     assert_eq!(lines.len(), 2, "{calls}");
+    assert!(
+        lines[0].starts_with("v1 ") && lines[1].starts_with("v2 "),
+        "{calls}"
+    );
     for l in &lines {
         assert!(
             l.contains(&format!("--port {port}")) && l.contains("--state"),

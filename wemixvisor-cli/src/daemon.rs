@@ -36,8 +36,6 @@ use crate::api::{self, Control};
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// Per-call timeout of the node's RPC.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
-/// With no upgrade pending, the head is read this often at most.
-const IDLE_HEAD_EVERY: Duration = Duration::from_secs(5);
 /// Health checks do not count against a node younger than this.
 const STARTUP_GRACE: Duration = Duration::from_secs(30);
 
@@ -208,7 +206,6 @@ struct Supervisor {
     client_version: Option<String>,
     /// The exit of the latest run was dealt with; wait for the next start.
     exit_handled: bool,
-    last_head_poll: Option<Instant>,
 }
 
 async fn supervise(
@@ -287,7 +284,6 @@ async fn supervise(
         last_exit: None,
         client_version: None,
         exit_handled: false,
-        last_head_poll: None,
     };
     let started_at = now_rfc3339();
     if let Ok(mut r) = report.write() {
@@ -461,17 +457,7 @@ impl Supervisor {
         if self.node.pid().is_none() {
             return;
         }
-        // Every tick while an upgrade waits for its height; otherwise only
-        // now and then, for `status`.
-        let idle = self.manager.queue().next_pending().is_none()
-            && self.head_origin.is_some()
-            && self
-                .last_head_poll
-                .is_some_and(|t| t.elapsed() < IDLE_HEAD_EVERY);
-        if idle {
-            return;
-        }
-        self.last_head_poll = Some(Instant::now());
+
         match self.chain.block_number().await {
             Ok(h) => {
                 self.head = Some(h);
