@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands::backup::BackupCmd;
 use crate::commands::config::ConfigCmd;
+use crate::commands::governance::GovernanceCmd;
 
 /// Supervisor and upgrade manager for Wemix WBFT nodes (geth from go-wemix-wbft).
 #[derive(Debug, Parser)]
@@ -125,6 +126,9 @@ pub enum Command {
     /// Snapshots of the chain data: create, list, verify, restore, prune.
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// On-chain governance (GovNCP proposals) and consensus monitoring.
+    #[command(subcommand)]
+    Governance(GovernanceCmd),
     /// Print version information.
     Version {
         /// As JSON.
@@ -136,4 +140,7 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Upgrades: add, plan a batch, status, cancel, rollback.
+    #[command(subcommand)]
+    Upgrade(crate::commands::upgrade::UpgradeCmd),
 }

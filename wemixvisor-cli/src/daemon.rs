@@ -169,6 +169,54 @@ async fn stop_orphaned_node(home: &Home, grace: Duration) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Starts the governance monitor (when `governance.enabled`): it polls the
+/// chain on its own task, logs what changes, keeps its report in the status,
+/// and hands approved upgrade plans to the loop through the channel.
+fn spawn_governance(
+    home: &Home,
+    config: &Config,
+    report: Arc<RwLock<StatusReport>>,
+) -> anyhow::Result<mpsc::Receiver<UpgradePlan>> {
+    let (tx, rx) = mpsc::channel(16);
+    if !config.governance.enabled {
+        return Ok(rx);
+    }
+    let client = RpcChainClient::new(&config.node.rpc_url, RPC_TIMEOUT)?;
+    let mut service = wemixvisor_governance::GovernanceService::new(
+        client,
+        home,
+        crate::commands::governance::settings(&config.governance),
+        crate::commands::governance::monitor_config(&config.health),
+    )
+    .context("cannot start the governance monitor")?;
+    let every = config.governance.poll_interval.max(Duration::from_secs(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let out = service.tick().await;
+            for line in &out.changes {
+                tracing::info!(target: "governance", "{line}");
+            }
+            for plan in &out.feed.held {
+                tracing::warn!(upgrade = %plan.name, height = plan.height, source = %plan.source, "approved upgrade held: auto_queue_upgrades is off (queue it with `wemixvisor upgrade add`)");
+            }
+            if let Ok(v) = serde_json::to_value(service.status()) {
+                if let Ok(mut r) = report.write() {
+                    r.governance = Some(v);
+                }
+            }
+            for plan in out.feed.queue {
+                if tx.send(plan).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(rx)
+}
+
 /// Runs the supervisor until it ends; returns its exit code.
 pub fn run_supervisor(
     home: Home,
@@ -324,6 +372,7 @@ async fn supervise(
         }
     }
 
+    let mut gov_rx = spawn_governance(&home, &config, report.clone())?;
     let mut signals = Signals::install()?;
     let (control_tx, mut control_rx) = mpsc::channel::<Control>(8);
     let _api = api::serve(&home.socket_file(), report.clone(), control_tx)?;
@@ -379,6 +428,15 @@ async fn supervise(
                         let _ = reply.send(exit.map(|_| "stopped".to_string()).map_err(|e| e.to_string()));
                         break code;
                     }
+                }
+            }
+            Some(plan) = gov_rx.recv() => {
+                let name = plan.name.clone();
+                let (height, source) = (plan.height, plan.source.clone());
+                match sup.manager.offer(plan) {
+                    Ok(true) => tracing::info!(upgrade = %name, height, source = %source, "upgrade scheduled"),
+                    Ok(false) => tracing::debug!(upgrade = %name, "upgrade already known"),
+                    Err(e) => tracing::error!(upgrade = %name, error = %e, "cannot queue upgrade"),
                 }
             }
             Some(info) = watcher.next() => {

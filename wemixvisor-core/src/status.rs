@@ -23,6 +23,10 @@ pub struct StatusReport {
     pub health: Vec<HealthEntry>,
     /// The next upgrade.
     pub upgrade: UpgradeStatus,
+    /// Consensus, GovNCP and fork report of the governance monitor, when it
+    /// runs (`governance.enabled`); its shape is in docs/governance.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<serde_json::Value>,
     /// When this report was made (RFC 3339).
     pub updated_at: String,
 }

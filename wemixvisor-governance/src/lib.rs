@@ -1,20 +1,75 @@
-//! What the supervisor learns from the chain.
+//! What the supervisor learns from the chain: the node's JSON-RPC, WBFT
+//! consensus health, GovNCP governance, fork heights, and upgrade plans
+//! from a signed release manifest or an upgrade-proposal contract.
 //!
-//! This crate owns the node's JSON-RPC as seen by wemixvisor: [`RpcChainClient`]
-//! implements [`wemixvisor_core::ChainClient`] over HTTP with alloy's
-//! JSON-RPC client, with a per-call timeout and errors sorted into
-//! "unreachable", "method not exposed" (namespace missing from `--http.api`),
-//! "RPC error" and "unexpected shape", so callers can tell a node that is down
-//! from one that is merely configured without `admin` or `istanbul`.
+//! This crate owns:
+//! - [`RpcChainClient`]: [`wemixvisor_core::ChainClient`] over HTTP with
+//!   alloy's JSON-RPC client, plus typed `istanbul_*`, `admin_nodeInfo`,
+//!   `eth_call`, `eth_getLogs`; per-call timeout, bounded retries of an
+//!   unreachable node (never of an error answer), and errors sorted into
+//!   unreachable / method not exposed / RPC error / unexpected shape;
+//! - [`ConsensusMonitor`]: validator set, sealing activity over a window,
+//!   round changes, stalled production, as a serialisable
+//!   [`ConsensusReport`], and the quorum-safety check
+//!   ([`quorum_safety`], [`ConsensusMonitor::halt_verdict`]);
+//! - [`GovTracker`]: GovNCP proposals rebuilt from events, cross-checked
+//!   with the contract's views, cached in `governance/proposals.json`;
+//! - [`ForkSchedule`]: fork heights from `admin_nodeInfo`, next fork;
+//! - [`UpgradeFeed`] over [`ProposalSource`]s ([`ManifestSource`],
+//!   [`ContractSource`]): approved upgrades as
+//!   [`wemixvisor_core::UpgradePlan`]s for the upgrade queue;
+//! - [`GovernanceService`]: all of the above advanced by one `tick`.
 //!
 //! # Theory of operation
-//! Every call is one JSON-RPC request with a deadline; there is no
-//! connection state to recover, so a node restart (or an upgrade switch-over)
-//! needs nothing from this side. Generic [`RpcChainClient::call`] serves the
-//! Wemix-specific namespaces (`istanbul_*`, `admin_*`) with typed results.
+//! Every RPC call is one request with a deadline; there is no connection
+//! state, so a node restart (or an upgrade switch-over) needs nothing from
+//! this side. The monitor and the tracker are polled: the daemon calls
+//! [`GovernanceService::tick`] every `governance.poll_interval`, offers
+//! `feed.queue` to the upgrade queue, logs `changes`, and shows
+//! [`GovernanceService::status`] in `status`. Before an early,
+//! non-coordinated halt the upgrade pipeline asks
+//! [`ConsensusMonitor::halt_verdict`]. GovNCP never carries a binary
+//! upgrade: its proposals are reported, not queued. Nothing here writes
+//! outside `governance/proposals.json`, and that file is a cache: deleting
+//! it only costs a rescan.
+//!
+//! # Features
+//! - `test-utils`: the `test_utils` module (a scripted JSON-RPC node, a loopback file
+//!   server, a minisign signer) for other crates' tests.
 
 mod client;
+pub mod consensus;
+mod decode;
 mod error;
+pub mod feed;
+pub mod forks;
+pub mod govncp;
+pub mod istanbul;
+pub mod manifest;
+mod service;
+pub mod tracker;
+pub mod upgrade_contract;
 
-pub use client::{parse_quantity, RpcChainClient};
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
+
+pub use alloy_primitives::{Address, Bytes, B256, U256};
+pub use client::{
+    parse_quantity, BlockHeader, BlockTag, LogFilter, RetryPolicy, RpcChainClient, RpcLog,
+};
+pub use consensus::{
+    bft_quorum, quorum_safety, tolerated_faults, ConsensusChange, ConsensusMonitor,
+    ConsensusReport, HaltVerdict, MonitorConfig, QuorumSafety,
+};
 pub use error::GovernanceError;
+pub use feed::{
+    FeedReport, GovernanceSettings, ProposalSource, SkippedPlan, SourceError, SourcePoll,
+    UpgradeFeed,
+};
+pub use forks::{Fork, ForkSchedule, ForkStatus, NextFork};
+pub use govncp::{GovernanceChange, Proposal, ProposalKind, ProposalState, GOV_NCP_ADDRESS};
+pub use istanbul::{CommitSigners, IstanbulStatus, WbftExtraInfo};
+pub use manifest::ManifestSource;
+pub use service::{GovernanceService, GovernanceStatus, TickOutcome};
+pub use tracker::{GovTracker, GovernanceSnapshot, SyncOutcome, TrackerConfig};
+pub use upgrade_contract::{ContractSource, UpgradeProposal, UpgradeProposalStatus};

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod governance;
 mod init;
 mod service;
 mod version;
@@ -61,6 +62,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup(cmd) => {
             let config = context::load_config(&home, &flags)?;
             backup::run(&home, crate::daemon::backup_options(&config), cmd)
+        }
+        Command::Governance(cmd) => {
+            let config = context::load_config(&home, &flags)?;
+            governance::run(&home, &config.node.rpc_url, cmd)
         }
         Command::Version { json } => version::run(json),
         Command::Completions { shell } => {
