@@ -3,7 +3,10 @@
 //! temporary home with its own RPC port.
 
 mod anvil;
+mod governance;
 mod lifecycle;
+mod pipeline;
+mod pipeline_faults;
 mod service;
 mod triggers;
 mod upgrade;

@@ -46,6 +46,7 @@ pub fn bins() -> &'static Bins {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", "wemixvisor-cli", "-p", "devnode"])
+            .args(["--features", "wemixvisor-cli/fault-injection"])
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
             .status()
             .expect("run cargo build");
@@ -159,6 +160,33 @@ pub struct TestHome {
     pub root: PathBuf,
     /// Port of the node's HTTP RPC.
     pub port: u16,
+}
+
+impl Drop for TestHome {
+    /// A test that failed half-way must not leave a background supervisor
+    /// or its node running: stop what `start` left, by pid file.
+    fn drop(&mut self) {
+        let state = self.root.join("state");
+        let read_pid = |name: &str| -> Option<u32> {
+            std::fs::read_to_string(state.join(name))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        if let Some(sup) =
+            read_pid("wemixvisor.pid").filter(|&p| p != std::process::id() && pid_alive(p))
+        {
+            let _ = kill(Pid::from_raw(sup as i32), Signal::SIGTERM);
+            let _ = wait_for(Duration::from_secs(15), || (!pid_alive(sup)).then_some(()));
+            if pid_alive(sup) {
+                let _ = kill(Pid::from_raw(sup as i32), Signal::SIGKILL);
+            }
+        }
+        if let Some(node) = read_pid("node.pid").filter(|&p| pid_alive(p)) {
+            let _ = killpg(Pid::from_raw(node as i32), Signal::SIGKILL);
+        }
+    }
 }
 
 impl Default for TestHome {
@@ -417,4 +445,273 @@ pub fn pid_alive(pid: u32) -> bool {
         kill(Pid::from_raw(pid as i32), None),
         Ok(()) | Err(nix::errno::Errno::EPERM)
     )
+}
+
+/// The devnode binary alone, built once per test process: for tests that
+/// need a simulated node but not the supervisor.
+pub fn devnode_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "devnode"])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building devnode failed");
+        target_dir().join("debug").join("devnode")
+    })
+}
+
+/// A node process (devnode or anvil) serving JSON-RPC on a free loopback
+/// port, with its own temporary data directory; killed when dropped.
+pub struct NodeProcess {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// Its RPC port.
+    pub port: u16,
+}
+
+impl NodeProcess {
+    /// devnode with `--http` on a free port, a fresh datadir and `extra` flags;
+    /// returns once it answers `eth_blockNumber`.
+    pub fn devnode(extra: &[&str]) -> NodeProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut cmd = Command::new(devnode_bin());
+        cmd.args(["--http", "--http.port", &port.to_string(), "--sim.quiet"])
+            .arg("--datadir")
+            .arg(dir.path().join("data"))
+            .args(extra);
+        NodeProcess::spawn(cmd, dir, port)
+    }
+
+    /// anvil (automine) on a free port; returns once it answers.
+    pub fn anvil(bin: &Path) -> NodeProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        cmd.args(["--port", &port.to_string(), "--silent"]);
+        NodeProcess::spawn(cmd, dir, port)
+    }
+
+    fn spawn(mut cmd: Command, dir: tempfile::TempDir, port: u16) -> NodeProcess {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("spawn node");
+        let node = NodeProcess {
+            child,
+            _dir: dir,
+            port,
+        };
+        wait_for(Duration::from_secs(20), || head(port))
+            .unwrap_or_else(|| panic!("node on port {port} never answered"));
+        node
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One JSON-RPC call; panics on an error answer.
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        let shown = params.to_string();
+        rpc(self.port, method, params).unwrap_or_else(|e| panic!("{method} {shown} failed: {e}"))
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Upgrade pipeline support (tests/e2e/pipeline*.rs).
+
+impl TestHome {
+    /// Starts `wemixvisor run <args>` with extra environment variables.
+    pub fn spawn_run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut cmd = self.wemixvisor();
+        cmd.arg("run").args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        // A crash test's abort may dump core into the working directory:
+        // keep it inside the temporary directory.
+        cmd.current_dir(self._dir.path());
+        Running::spawn(cmd, self.root.join("state/node.pid"), false)
+    }
+
+    /// Runs `wemixvisor <args>` to completion, whatever its exit code.
+    pub fn output(&self, args: &[&str]) -> std::process::Output {
+        self.wemixvisor()
+            .args(args)
+            .output()
+            .expect("run wemixvisor")
+    }
+
+    /// `wemixvisor upgrade status --json`, parsed.
+    pub fn upgrade_status(&self) -> Value {
+        let out = self.ok(&["upgrade", "status", "--json"]);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad status JSON ({e}): {out}"))
+    }
+
+    /// The queued plan `name` from `upgrade status --json`.
+    pub fn queued(&self, name: &str) -> Option<Value> {
+        self.upgrade_status()["plans"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+    }
+
+    /// The plan `name` as `governance/upgrade-queue.json` holds it (read
+    /// directly: cheap enough to poll).
+    pub fn queue_entry(&self, name: &str) -> Option<Value> {
+        let text = std::fs::read_to_string(self.root.join("governance/upgrade-queue.json")).ok()?;
+        let v: Value = serde_json::from_str(&text).ok()?;
+        v["plans"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+    }
+
+    /// `state/upgrade-journal.json` (`null` when absent or unreadable).
+    pub fn journal(&self) -> Value {
+        std::fs::read_to_string(self.root.join("state/upgrade-journal.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// The head devnode saved in `chain-data/devnode/head`.
+    pub fn saved_head(&self) -> Option<u64> {
+        std::fs::read_to_string(self.root.join("chain-data/devnode/head"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+/// Pids of live devnode processes started with `--datadir <datadir>`.
+pub fn nodes_on(datadir: &Path) -> Vec<u32> {
+    let want = datadir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<String> = cmd
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let is_devnode = args.first().is_some_and(|a| a.ends_with("devnode"));
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit_once(')')
+                        .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+                })
+                .unwrap_or(true);
+            is_devnode && !zombie && args.windows(2).any(|w| w[0] == "--datadir" && w[1] == want)
+        })
+        .collect()
+}
+
+/// sha256 of `data` in hex (through `sha256sum`).
+pub fn sha256_hex(data: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(data)
+        .expect("write to sha256sum");
+    let out = child.wait_with_output().expect("sha256sum output");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A plain-HTTP file server on 127.0.0.1 (downloads to loopback are the
+/// only plain-HTTP ones wemixvisor allows): `GET /<name>` → the file, 404
+/// otherwise. Runs until the test process ends.
+pub struct FileServer {
+    /// Its port.
+    pub port: u16,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl FileServer {
+    /// Serves `files` (path → body).
+    pub fn start(files: Vec<(&str, Vec<u8>)>) -> FileServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let files: Arc<Vec<(String, Vec<u8>)>> =
+            Arc::new(files.into_iter().map(|(p, b)| (p.to_string(), b)).collect());
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let seen = hits.clone();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&req);
+                let path = text
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_string();
+                if let Ok(mut h) = seen.lock() {
+                    h.push(path.clone());
+                }
+                let _ = match files.iter().find(|(p, _)| *p == path) {
+                    Some((_, body)) => write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .and_then(|_| s.write_all(body)),
+                    None => write!(
+                        s,
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    ),
+                };
+            }
+        });
+        FileServer { port, hits }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Paths requested so far.
+    pub fn hits(&self) -> Vec<String> {
+        self.hits.lock().map(|h| h.clone()).unwrap_or_default()
+    }
 }

@@ -2,36 +2,76 @@
 //!
 //! This crate owns:
 //! - the **triggers**: [`UpgradeInfoWatcher`] follows
-//!   `chain-data/upgrade-info.json` (inotify through `notify`, with a poll
-//!   fallback) and hands over each new, complete, valid plan exactly once;
+//!   `chain-data/upgrade-info.json`; [`plan`] parses and validates batch
+//!   plans (`wemixvisor upgrade plan <file>`);
 //! - the **queue**: [`UpgradeQueue`], the height-ordered list of plans in
-//!   `governance/upgrade-queue.json`, with what became of each one;
+//!   `governance/upgrade-queue.json`, changed only under a file lock so the
+//!   daemon and the CLI never lose each other's writes;
 //! - the **binary store**: [`BinaryStore`], `genesis/`, `upgrades/<name>/`
 //!   and the relative `current` link, switched atomically by rename;
-//! - the **switch-over**: [`UpgradeManager`] decides when a plan is due
-//!   (head ≥ height, including a head that jumped past it while the node was
-//!   down) and carries it out through the [`NodeProcess`] and
-//!   [`DataBackup`] seams: check the new binary, stop the node gracefully,
-//!   snapshot, switch `current`, record the plan, start the node again.
+//! - **downloads**: [`download::Fetcher`] (HTTPS only except loopback,
+//!   host allow-list, extra CA, `.partial` + hash while streaming + fsync +
+//!   rename, resume, retries on network errors only), minisign
+//!   [`signature`]s, safe [`archive`] extraction, [`install`];
+//! - **pre-flight and flag migration** ([`preflight`]), operator
+//!   [`hooks`], the post-switch health check ([`verify`]);
+//! - the **switch-over** as a journaled state machine ([`journal`],
+//!   `state/upgrade-journal.json`), start-up recovery and rollback, driven
+//!   by [`UpgradeManager`] through the [`NodeProcess`], [`ChainClient`] and
+//!   [`DataBackup`] seams, with every event in `state/audit.log`.
 //!
 //! # Theory of operation
-//! Nothing is halted for a plan that cannot be carried out: the binary is
-//! checked before the node is stopped, and a plan that fails is marked failed
-//! in the queue (with the reason) so the supervisor neither loops on it nor
-//! forgets it. `current` is only ever replaced by renaming a fully formed
-//! link over it, so it names a complete binary directory at every instant.
+//! A plan is prepared as soon as it is queued ([`UpgradeManager::prepare_pending`]):
+//! its binary is fetched and verified, or found installed, and pre-flighted
+//! against the node's arguments, so the halt at the height costs only the
+//! switch. A plan whose preparation failed is not halted for. When the head
+//! reaches the height (or jumped past it), [`UpgradeManager::apply`] runs
+//! `halt → backup → pre-hook → switch → start → verify → post-hook → done`,
+//! writing each step to the journal (atomically, fsynced) before acting on
+//! it. A failure before the switch leaves `current` alone; a failure after
+//! it (the new node exits, never answers, its head stands still, the
+//! post-hook fails) rolls back to the previous link and optionally the
+//! pre-upgrade snapshot. After a crash, [`UpgradeManager::recover`] reads the
+//! journal: an upgrade interrupted before its switch starts over, one
+//! interrupted after it is carried through (or rolled back), an interrupted
+//! rollback is finished — so `current` always names a complete binary and
+//! exactly one node runs.
+//!
+//! # Features
+//! - `fault-injection` (off by default, ignored in release builds): the
+//!   process aborts at the pipeline step named by `WEMIXVISOR_FAULT`
+//!   (see [`fault::STEPS`]), for crash tests.
 //!
 //! [`NodeProcess`]: wemixvisor_core::NodeProcess
+//! [`ChainClient`]: wemixvisor_core::ChainClient
 //! [`DataBackup`]: wemixvisor_core::DataBackup
 
+pub mod archive;
+mod audit;
+pub mod download;
 mod error;
+pub mod fault;
+pub mod hooks;
+pub mod install;
+pub mod journal;
 mod manager;
+pub mod plan;
+pub mod preflight;
+mod proc;
 mod queue;
+mod settings;
+pub mod signature;
 mod store;
+pub mod verify;
 mod watcher;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::UpgradeError;
-pub use manager::{ApplyOutcome, UpgradeManager, UpgradeSettings};
-pub use queue::{PlanStatus, QueuedPlan, UpgradeQueue};
-pub use store::BinaryStore;
+pub use journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
+pub use manager::{ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager};
+pub use queue::{fingerprint, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue};
+pub use settings::{DownloadSettings, FlagMigration, UpgradeSettings};
+pub use store::{file_sha256, BinaryStore, SourceMarker, StagingDir};
 pub use watcher::{read_upgrade_info, UpgradeInfoWatcher};

@@ -1,22 +1,38 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use wemixvisor_core::{DataBackup, FileSystem, Home, LaunchSpec, NodeProcess, UpgradePlan};
+use async_trait::async_trait;
+use serde::Serialize;
+use wemixvisor_core::{
+    ChainClient, DataBackup, ExitInfo, FileSystem, Home, LaunchSpec, NodeError, NodeProcess,
+    NodeState, UpgradePlan,
+};
 
-use crate::{BinaryStore, PlanStatus, UpgradeError, UpgradeQueue};
+use crate::hooks::{run_hook, HookDecision, HookEnv};
+use crate::install::{ensure_binary, Installed};
+use crate::journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
+use crate::preflight::{apply_migrations, preflight, PreflightReport};
+use crate::queue::{fingerprint, now};
+use crate::store::file_sha256;
+use crate::{
+    audit, fault, BinaryStore, PlanStatus, PrepareState, QueuedPlan, UpgradeError, UpgradeQueue,
+    UpgradeSettings,
+};
 
-/// Settings of the switch-over.
-#[derive(Debug, Clone)]
-pub struct UpgradeSettings {
-    /// Start the node again after switching (`restart_after_upgrade`).
-    pub restart_after_upgrade: bool,
-    /// Skip the pre-upgrade snapshot (`unsafe_skip_backup`).
-    pub skip_backup: bool,
-}
+/// An upgrade interrupted this many times before its switch is given up.
+const MAX_ATTEMPTS: u32 = 3;
+/// First wait before a failed preparation is tried again.
+const RETRY_FIRST: Duration = Duration::from_secs(5);
+/// Longest wait between preparation attempts.
+const RETRY_MAX: Duration = Duration::from_secs(600);
 
-/// What an upgrade attempt came to.
+/// What an upgrade attempt came to (failures are errors: the previous
+/// binary is then what `current` names, and it runs if it ran before).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyOutcome {
-    /// Switched and the node started again from the new binary.
+    /// Switched, verified, hooks done; the node runs the new binary.
     Restarted {
         /// Upgrade name.
         name: String,
@@ -28,8 +44,8 @@ pub enum ApplyOutcome {
         /// Upgrade name.
         name: String,
     },
-    /// Not carried out; the node was not touched. The plan stays pending
-    /// and is tried again on the next check (e.g. once the binary is there).
+    /// Not carried out and the node was not touched: the binary is not
+    /// prepared (yet), or failed pre-flight. The plan stays pending.
     Blocked {
         /// Upgrade name.
         name: String,
@@ -40,15 +56,114 @@ pub enum ApplyOutcome {
     },
 }
 
-/// Decides when a queued plan is due and carries it out.
-pub struct UpgradeManager<F: FileSystem> {
-    store: BinaryStore<F>,
-    queue: UpgradeQueue,
-    settings: UpgradeSettings,
-    backup: Option<Arc<dyn DataBackup>>,
+/// What start-up recovery found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// No upgrade was in progress.
+    Clean,
+    /// An upgrade interrupted after its switch was carried through; the new
+    /// node runs (or was left stopped with `restart_after_upgrade = false`).
+    Resumed {
+        /// Upgrade name.
+        name: String,
+    },
+    /// An interrupted upgrade (or rollback) ended rolled back.
+    RolledBack {
+        /// Upgrade name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// An upgrade interrupted before its switch: nothing had changed; it
+    /// goes again from the start when it is due.
+    StartedOver {
+        /// Upgrade name.
+        name: String,
+        /// The step it was interrupted at.
+        step: String,
+    },
+    /// An upgrade interrupted too often before its switch was given up.
+    GaveUp {
+        /// Upgrade name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
 }
 
-impl<F: FileSystem> std::fmt::Debug for UpgradeManager<F> {
+/// What `upgrade status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// `genesis` or the upgrade `current` names.
+    pub current: String,
+    /// The binary `current` resolves to.
+    pub current_binary: PathBuf,
+    /// Its sha256, when readable.
+    pub current_sha256: Option<String>,
+    /// Every plan, lowest height first.
+    pub plans: Vec<QueuedPlan>,
+    /// An upgrade in progress (or interrupted), if any.
+    pub in_progress: Option<ActiveUpgrade>,
+    /// The last finished upgrade or rollback.
+    pub last: Option<HistoryEntry>,
+}
+
+/// A [`NodeProcess`] for commands that run with no supervisor: nothing runs,
+/// and nothing can be started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineNode;
+
+#[async_trait]
+impl NodeProcess for OfflineNode {
+    async fn start(&self, spec: &LaunchSpec) -> Result<u32, NodeError> {
+        Err(NodeError::Spawn {
+            path: spec.program.clone(),
+            source: std::io::Error::other(
+                "no supervisor runs here; start the node with `wemixvisor run`",
+            ),
+        })
+    }
+    async fn stop(&self) -> Result<Option<ExitInfo>, NodeError> {
+        Ok(None)
+    }
+    async fn signal(&self, _signal: i32) -> Result<(), NodeError> {
+        Ok(())
+    }
+    async fn wait(&self) -> Option<ExitInfo> {
+        None
+    }
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+    fn state(&self) -> NodeState {
+        NodeState::Stopped
+    }
+}
+
+struct Task {
+    fp: String,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+struct Retry {
+    fp: String,
+    not_before: Instant,
+    wait: Duration,
+}
+
+/// Drives the upgrade pipeline: the queue, preparation ahead of the height,
+/// the journaled switch-over, recovery at start-up and rollback.
+pub struct UpgradeManager<F: FileSystem + Clone + 'static> {
+    home: Home,
+    store: BinaryStore<F>,
+    queue: UpgradeQueue,
+    settings: Arc<UpgradeSettings>,
+    backup: Option<Arc<dyn DataBackup>>,
+    tasks: HashMap<String, Task>,
+    retries: HashMap<String, Retry>,
+}
+
+impl<F: FileSystem + Clone + 'static> std::fmt::Debug for UpgradeManager<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpgradeManager")
             .field("queue", &self.queue)
@@ -57,7 +172,79 @@ impl<F: FileSystem> std::fmt::Debug for UpgradeManager<F> {
     }
 }
 
-impl<F: FileSystem> UpgradeManager<F> {
+/// Fetches (or finds) and pre-flights the binary of `plan` against `args`.
+async fn prepare_plan<F: FileSystem>(
+    store: &BinaryStore<F>,
+    settings: &UpgradeSettings,
+    plan: &UpgradePlan,
+    args: &[String],
+) -> Result<(Installed, PreflightReport), UpgradeError> {
+    let installed = ensure_binary(store, settings, plan).await?;
+    let current = store.current()?;
+    let old_bin = store.bin_of(current.as_deref());
+    let report = preflight(
+        &plan.name,
+        &installed.binary,
+        Some(&old_bin),
+        args,
+        &settings.flag_migrations,
+        settings.preflight_timeout,
+    )
+    .await?;
+    Ok((installed, report))
+}
+
+fn prepare_state(result: &Result<(Installed, PreflightReport), UpgradeError>) -> PrepareState {
+    match result {
+        Ok((inst, report)) => PrepareState::Prepared {
+            at: now(),
+            sha256: inst.sha256.clone(),
+            notes: std::iter::once(inst.note.clone())
+                .chain(report.notes.iter().cloned())
+                .collect(),
+        },
+        Err(e) => PrepareState::Failed {
+            at: now(),
+            reason: e.to_string(),
+            transient: e.is_transient(),
+        },
+    }
+}
+
+/// Records a preparation result in the queue, the log and the audit log.
+fn record_prepare(
+    home: &Home,
+    plan: &UpgradePlan,
+    fp: &str,
+    result: &Result<(Installed, PreflightReport), UpgradeError>,
+) {
+    let state = prepare_state(result);
+    match result {
+        Ok((inst, report)) => {
+            tracing::info!(upgrade = %plan.name, binary = %inst.binary.display(), sha256 = %inst.sha256, notes = ?report.notes, "upgrade prepared: binary in place, verified and pre-flighted");
+            audit::record(
+                &home.audit_log_file(),
+                "prepared",
+                &[("name", &plan.name), ("sha256", &inst.sha256)],
+            );
+        }
+        Err(e) => {
+            tracing::error!(upgrade = %plan.name, "cannot prepare the upgrade: {e}");
+            audit::record(
+                &home.audit_log_file(),
+                "prepare-failed",
+                &[("name", &plan.name), ("reason", &e.to_string())],
+            );
+        }
+    }
+    if let Err(e) = UpgradeQueue::transact(&home.upgrade_queue_file(), |q| {
+        Ok(q.set_prepare(&plan.name, fp, state))
+    }) {
+        tracing::error!(upgrade = %plan.name, error = %e, "cannot record the preparation in the queue");
+    }
+}
+
+impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
     /// Loads the queue of `home`.
     pub fn new(
         home: Home,
@@ -68,10 +255,13 @@ impl<F: FileSystem> UpgradeManager<F> {
     ) -> Result<Self, UpgradeError> {
         let queue = UpgradeQueue::load(&home.upgrade_queue_file())?;
         Ok(UpgradeManager {
-            store: BinaryStore::new(home, daemon_name, fs),
+            store: BinaryStore::new(home.clone(), daemon_name, fs),
+            home,
             queue,
-            settings,
+            settings: Arc::new(settings),
             backup,
+            tasks: HashMap::new(),
+            retries: HashMap::new(),
         })
     }
 
@@ -80,47 +270,304 @@ impl<F: FileSystem> UpgradeManager<F> {
         &self.store
     }
 
-    /// The queue.
+    /// The queue as last read.
     pub fn queue(&self) -> &UpgradeQueue {
         &self.queue
     }
 
-    /// Queues a plan (saved at once); `false` when it was already known.
-    pub fn offer(&mut self, plan: UpgradePlan) -> Result<bool, UpgradeError> {
-        if self.store.current()?.as_deref() == Some(plan.name.as_str())
-            && self.queue.get(&plan.name).is_none()
-        {
-            // Already running this upgrade (e.g. switched before the queue
-            // existed): record it as applied rather than switching again.
-            let name = plan.name.clone();
-            self.queue.offer(plan);
-            self.queue
-                .set_status(&name, PlanStatus::Applied { at_head: None });
-            self.queue.save()?;
-            return Ok(false);
+    /// The settings.
+    pub fn settings(&self) -> &UpgradeSettings {
+        &self.settings
+    }
+
+    /// The journal as it is on disk.
+    pub fn journal(&self) -> Result<Journal, UpgradeError> {
+        Journal::load(&self.home.upgrade_journal_file())
+    }
+
+    fn audit(&self, event: &str, fields: &[(&str, &str)]) {
+        audit::record(&self.home.audit_log_file(), event, fields);
+    }
+
+    /// Reads the queue again if another process changed it; `true` when it did.
+    pub fn refresh(&mut self) -> bool {
+        if !self.queue.changed_on_disk() {
+            return false;
         }
-        let changed = self.queue.offer(plan);
+        match UpgradeQueue::load(&self.home.upgrade_queue_file()) {
+            Ok(q) => {
+                self.queue = q;
+                true
+            }
+            Err(e) => {
+                tracing::error!("{e}; keeping the queue as last read");
+                false
+            }
+        }
+    }
+
+    fn transact<R>(
+        &mut self,
+        f: impl FnOnce(&mut UpgradeQueue) -> Result<R, UpgradeError>,
+    ) -> Result<R, UpgradeError> {
+        let (r, q) = UpgradeQueue::transact(&self.home.upgrade_queue_file(), f)?;
+        self.queue = q;
+        Ok(r)
+    }
+
+    /// Queues a plan; `false` when it was already known.
+    pub fn offer(&mut self, plan: UpgradePlan) -> Result<bool, UpgradeError> {
+        let current = self.store.current()?;
+        let name = plan.name.clone();
+        let height = plan.height.to_string();
+        let source = plan.source.clone();
+        let changed = self.transact(|q| {
+            if current.as_deref() == Some(plan.name.as_str()) && q.get(&plan.name).is_none() {
+                // Already running this upgrade (e.g. switched before the
+                // queue existed): record it as applied rather than switching again.
+                let name = plan.name.clone();
+                q.offer(plan);
+                q.set_status(&name, PlanStatus::Applied { at_head: None });
+                return Ok(false);
+            }
+            Ok(q.offer(plan))
+        })?;
         if changed {
-            self.queue.save()?;
+            self.audit(
+                "queued",
+                &[("name", &name), ("height", &height), ("source", &source)],
+            );
         }
         Ok(changed)
     }
 
-    /// The plan due at `head`, if any.
-    pub fn due(&self, head: Option<u64>) -> Option<UpgradePlan> {
+    /// Queues several plans at once, or none (the whole batch is checked
+    /// again under the queue lock).
+    pub fn offer_batch(
+        &mut self,
+        plans: Vec<UpgradePlan>,
+        head: Option<u64>,
+    ) -> Result<(), UpgradeError> {
+        let current = self.store.current()?;
+        let infos: Vec<_> = plans.iter().map(UpgradePlan::to_info).collect();
+        self.transact(|q| {
+            let problems = crate::plan::validate_batch(&infos, q, current.as_deref(), head);
+            if !problems.is_empty() {
+                return Err(UpgradeError::BadPlan { problems });
+            }
+            for p in plans {
+                q.offer(p);
+            }
+            Ok(())
+        })?;
+        for i in &infos {
+            self.audit(
+                "queued",
+                &[
+                    ("name", &i.name),
+                    ("height", &i.height.to_string()),
+                    ("source", "plan"),
+                ],
+            );
+        }
+        Ok(())
+    }
+
+    /// Forgets the preparation of pending plan `name` (its binary was
+    /// replaced), so it is prepared again.
+    pub fn reset_preparation(&mut self, name: &str) -> Result<(), UpgradeError> {
+        self.transact(|q| {
+            if let Some(p) = q.get(name).filter(|p| p.status == PlanStatus::Pending) {
+                let fp = fingerprint(&p.plan);
+                q.set_prepare(name, &fp, PrepareState::Unprepared);
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes a pending plan.
+    pub fn cancel(&mut self, name: &str) -> Result<QueuedPlan, UpgradeError> {
+        if let Some(a) = self.journal()?.active {
+            if a.name == name {
+                return Err(UpgradeError::Conflict {
+                    name: name.to_string(),
+                    reason: format!(
+                        "it is being applied right now (step {})\nhelp: wait for it to finish, then use `wemixvisor upgrade rollback` if needed",
+                        a.step.as_str()
+                    ),
+                });
+            }
+        }
+        let removed = self.transact(|q| {
+            let pending: Vec<String> = q.pending().map(|p| p.plan.name.clone()).collect();
+            match q.get(name).map(|p| p.status.clone()) {
+                None => Err(UpgradeError::Conflict {
+                    name: name.to_string(),
+                    reason: format!(
+                        "no upgrade of that name is queued\nhelp: pending upgrades: {}",
+                        if pending.is_empty() { "none".into() } else { pending.join(", ") }
+                    ),
+                }),
+                Some(PlanStatus::Pending) => q.remove(name).ok_or_else(|| UpgradeError::Conflict {
+                    name: name.to_string(),
+                    reason: "it disappeared from the queue".into(),
+                }),
+                Some(other) => Err(UpgradeError::Conflict {
+                    name: name.to_string(),
+                    reason: format!(
+                        "it is not pending, it was {}\nhelp: to leave an applied upgrade use `wemixvisor upgrade rollback`",
+                        other.as_str()
+                    ),
+                }),
+            }
+        })?;
+        if let Some(t) = self.tasks.remove(name) {
+            t.handle.abort();
+        }
+        self.audit("cancelled", &[("name", name)]);
+        Ok(removed)
+    }
+
+    /// The plan due at `head`, if any (the queue is re-read first when
+    /// another process changed it).
+    pub fn due(&mut self, head: Option<u64>) -> Option<UpgradePlan> {
+        self.refresh();
         self.queue.due(head).cloned()
     }
 
-    fn block(
+    /// The node's arguments for the binary `current` names: `raw` with the
+    /// flag renames recorded for it applied.
+    pub fn launch_args(&self, raw: &[String]) -> Vec<String> {
+        let current = self.store.current().ok().flatten();
+        apply_migrations(raw, &self.store.migrations_of(current.as_deref()))
+    }
+
+    fn reap(&mut self) -> bool {
+        let done: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.handle.is_finished())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in &done {
+            self.tasks.remove(n);
+        }
+        !done.is_empty()
+    }
+
+    /// True while a background preparation of `name` runs.
+    pub fn is_preparing(&self, name: &str) -> bool {
+        self.tasks
+            .get(name)
+            .is_some_and(|t| !t.handle.is_finished())
+    }
+
+    /// Starts background preparation (download, verification, pre-flight
+    /// against `args`) of every pending plan that needs it: new plans,
+    /// changed plans, plans whose binary went missing, and failed ones
+    /// whose retry time came (or whose binary was installed meanwhile).
+    /// Call it on every tick; it returns at once. Needs a tokio runtime.
+    pub fn prepare_pending(&mut self, args: &[String]) {
+        self.reap();
+        self.refresh();
+        let pending: Vec<QueuedPlan> = self.queue.pending().cloned().collect();
+        for qp in pending {
+            let name = qp.plan.name.clone();
+            let fp = fingerprint(&qp.plan);
+            if let Some(t) = self.tasks.get(&name) {
+                if t.fp == fp {
+                    continue;
+                }
+                t.handle.abort();
+                self.tasks.remove(&name);
+            }
+            let retry = self.retries.get(&name).filter(|r| r.fp == fp);
+            let go = match &qp.prepare {
+                PrepareState::Unprepared | PrepareState::Preparing { .. } => true,
+                PrepareState::Prepared { .. } => !self.store.is_installed(&name),
+                PrepareState::Failed {
+                    transient: true, ..
+                } => {
+                    retry.is_none_or(|r| Instant::now() >= r.not_before)
+                        || (matches!(qp.plan.info, wemixvisor_core::InfoSource::None)
+                            && self.store.is_installed(&name))
+                }
+                PrepareState::Failed {
+                    transient: false, ..
+                } => retry.is_none(),
+            };
+            if go {
+                self.spawn_prepare(qp.plan, fp, args);
+            }
+        }
+    }
+
+    fn spawn_prepare(&mut self, plan: UpgradePlan, fp: String, args: &[String]) {
+        let name = plan.name.clone();
+        let wait = self
+            .retries
+            .get(&name)
+            .filter(|r| r.fp == fp)
+            .map(|r| (r.wait * 2).min(RETRY_MAX))
+            .unwrap_or(RETRY_FIRST);
+        self.retries.insert(
+            name.clone(),
+            Retry {
+                fp: fp.clone(),
+                not_before: Instant::now() + wait,
+                wait,
+            },
+        );
+        // A retry keeps showing the last failure until it has a result, so
+        // `upgrade status` and the log do not flap between the two.
+        let retrying = matches!(
+            self.queue.get(&name).map(|p| &p.prepare),
+            Some(PrepareState::Failed { .. })
+        );
+        if !retrying {
+            let since = PrepareState::Preparing { since: now() };
+            if let Err(e) = self.transact(|q| Ok(q.set_prepare(&name, &fp, since))) {
+                tracing::error!(upgrade = %name, error = %e, "cannot record the preparation in the queue");
+            }
+        }
+        tracing::info!(upgrade = %name, height = plan.height, "preparing the upgrade binary in the background");
+        let store = self.store.clone();
+        let settings = self.settings.clone();
+        let home = self.home.clone();
+        let args = args.to_vec();
+        let task_fp = fp.clone();
+        let handle = tokio::spawn(async move {
+            let result = prepare_plan(&store, &settings, &plan, &args).await;
+            record_prepare(&home, &plan, &task_fp, &result);
+        });
+        self.tasks.insert(name, Task { fp, handle });
+    }
+
+    /// Prepares `plan` here and now (nothing runs, so nothing is waiting).
+    async fn prepare_inline(
         &mut self,
         plan: &UpgradePlan,
-        err: &UpgradeError,
-    ) -> Result<ApplyOutcome, UpgradeError> {
-        let reason = err.to_string();
-        let new_reason = self.queue.set_blocked(&plan.name, Some(reason.clone()));
-        if new_reason {
-            self.queue.save()?;
+        args: &[String],
+    ) -> Result<(), UpgradeError> {
+        if let Some(t) = self.tasks.remove(&plan.name) {
+            t.handle.abort();
         }
+        let fp = fingerprint(plan);
+        let result = prepare_plan(&self.store, &self.settings, plan, args).await;
+        record_prepare(&self.home, plan, &fp, &result);
+        self.refresh();
+        result.map(|_| ())
+    }
+
+    fn block(&mut self, plan: &UpgradePlan, reason: String) -> Result<ApplyOutcome, UpgradeError> {
+        let name = plan.name.clone();
+        let known = self
+            .queue
+            .get(&name)
+            .is_some_and(|p| p.blocked.as_deref() == Some(reason.as_str()));
+        let r = reason.clone();
+        // Checked on every tick while it waits: write only when the reason changes.
+        let new_reason = !known && self.transact(|q| Ok(q.set_blocked(&name, Some(r))))?;
         Ok(ApplyOutcome::Blocked {
             name: plan.name.clone(),
             reason,
@@ -128,260 +575,771 @@ impl<F: FileSystem> UpgradeManager<F> {
         })
     }
 
-    fn snapshot(&self, plan: &UpgradePlan, head: Option<u64>) -> Result<(), UpgradeError> {
-        if self.settings.skip_backup {
-            tracing::warn!(upgrade = %plan.name, "pre-upgrade backup skipped (unsafe_skip_backup)");
-            return Ok(());
-        }
-        if let Some(b) = &self.backup {
-            let snap = b.snapshot_before_upgrade(&format!("pre-upgrade-{}", plan.name), head)?;
-            tracing::info!(upgrade = %plan.name, snapshot = %snap.id, "pre-upgrade backup taken");
-        }
-        Ok(())
-    }
-
-    fn switch_and_record(
-        &mut self,
-        plan: &UpgradePlan,
-        head: Option<u64>,
-    ) -> Result<(), UpgradeError> {
-        self.store.switch_to(Some(&plan.name))?;
-        self.store.record_plan(&plan.to_info())?;
-        self.queue
-            .set_status(&plan.name, PlanStatus::Applied { at_head: head });
-        self.queue.save()?;
-        tracing::info!(upgrade = %plan.name, height = plan.height, ?head, "current now points at upgrades/{}", plan.name);
-        Ok(())
-    }
-
-    /// Carries out `plan` while no node runs (start-up, before the first
-    /// start), so the old binary never runs past the upgrade height.
-    pub fn apply_offline(
-        &mut self,
-        plan: &UpgradePlan,
-        head: Option<u64>,
-    ) -> Result<ApplyOutcome, UpgradeError> {
-        if let Err(e) = self.store.check_installed(&plan.name) {
-            return self.block(plan, &e);
-        }
-        self.snapshot(plan, head)?;
-        self.switch_and_record(plan, head)?;
-        Ok(ApplyOutcome::SwitchedStopped {
+    fn hook_env(&self, plan: &UpgradePlan) -> HookEnv {
+        HookEnv {
+            home: self.home.root().to_path_buf(),
+            daemon_name: self.store.daemon_name().to_string(),
             name: plan.name.clone(),
-        })
+            height: plan.height,
+            info_json: plan.to_info().to_cosmovisor_json().to_string(),
+        }
     }
 
-    /// Carries out `plan` with the node running: check the new binary, stop
-    /// the node gracefully, snapshot, switch `current`, record the plan, and
-    /// start the node again from `spec` (which resolves through `current`).
+    fn interrupted_before(journal: &Journal, name: &str) -> u32 {
+        journal
+            .history
+            .iter()
+            .rev()
+            .take_while(|h| h.name == name && h.outcome == Outcome::Interrupted)
+            .count() as u32
+    }
+
+    /// Carries out `plan`, which is due: makes sure its binary is prepared
+    /// (with no node running it is prepared here; with one running a plan
+    /// that is not prepared is not halted for), pre-flights it against the
+    /// node's arguments, then — journaled step by step — stops the node,
+    /// snapshots, runs the pre-upgrade hooks, switches `current`, starts the
+    /// new binary with the migrated arguments (written into `spec`),
+    /// verifies it and runs the post-upgrade hook.
     ///
-    /// If anything fails after the stop, `current` is left (or put back) on
-    /// the old binary and the old node is started again before the error
-    /// is returned.
+    /// A failure before the switch leaves `current` alone and starts the
+    /// old node again if it ran; a failure after it rolls back. Both are
+    /// errors; [`ApplyOutcome::Blocked`] means nothing was touched.
     pub async fn apply(
         &mut self,
         plan: &UpgradePlan,
         node: &dyn NodeProcess,
-        spec: &LaunchSpec,
+        chain: &dyn ChainClient,
+        spec: &mut LaunchSpec,
         head: Option<u64>,
     ) -> Result<ApplyOutcome, UpgradeError> {
-        if let Err(e) = self.store.check_installed(&plan.name) {
-            return self.block(plan, &e);
-        }
-        let previous = self.store.current()?;
-        tracing::info!(upgrade = %plan.name, height = plan.height, ?head, "upgrade height reached; stopping the node");
-        node.stop().await?;
-        let switched = match self.snapshot(plan, head) {
-            Ok(()) => self.switch_and_record(plan, head),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = switched {
-            tracing::error!(upgrade = %plan.name, error = %e, "upgrade failed; restarting the previous binary");
-            if self.store.current()? != previous {
-                self.store.switch_to(previous.as_deref())?;
-            }
-            self.queue.set_status(
-                &plan.name,
-                PlanStatus::Failed {
-                    reason: e.to_string(),
-                },
-            );
-            self.queue.save()?;
-            node.start(spec).await?;
-            return Err(e);
-        }
-        if !self.settings.restart_after_upgrade {
-            return Ok(ApplyOutcome::SwitchedStopped {
+        self.reap();
+        self.refresh();
+        let Some(qp) = self.queue.get(&plan.name).cloned() else {
+            return Ok(ApplyOutcome::Blocked {
                 name: plan.name.clone(),
+                reason: format!("upgrade '{}' is no longer queued", plan.name),
+                new_reason: false,
+            });
+        };
+        if qp.status != PlanStatus::Pending {
+            return Ok(ApplyOutcome::Blocked {
+                name: plan.name.clone(),
+                reason: format!("upgrade '{}' is {}", plan.name, qp.status.as_str()),
+                new_reason: false,
             });
         }
-        let pid = node.start(spec).await?;
-        Ok(ApplyOutcome::Restarted {
+        let plan = qp.plan.clone();
+        let running = node.pid().is_some();
+        let prepared = matches!(qp.prepare, PrepareState::Prepared { .. })
+            && self.store.is_installed(&plan.name);
+        if !prepared {
+            if !running {
+                if let Err(e) = self.prepare_inline(&plan, &spec.args).await {
+                    return self.block(&plan, e.to_string());
+                }
+            } else if let PrepareState::Failed { reason, .. } = &qp.prepare {
+                if !self.is_preparing(&plan.name) {
+                    self.prepare_pending(&spec.args);
+                }
+                return self.block(&plan, reason.clone());
+            } else {
+                self.prepare_pending(&spec.args);
+                return self.block(
+                    &plan,
+                    format!(
+                        "upgrade '{}' is due at height {} but its binary is still being prepared; the node keeps running until it is ready",
+                        plan.name, plan.height
+                    ),
+                );
+            }
+        }
+
+        // Pre-flight again with the exact arguments of this moment (cheap).
+        let current = self.store.current()?;
+        let new_bin = self.store.upgrade_bin(&plan.name);
+        let old_bin = self.store.bin_of(current.as_deref());
+        let report = match preflight(
+            &plan.name,
+            &new_bin,
+            Some(&old_bin),
+            &spec.args,
+            &self.settings.flag_migrations,
+            self.settings.preflight_timeout,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let fp = fingerprint(&plan);
+                let reason = e.to_string();
+                tracing::error!(upgrade = %plan.name, "{reason}");
+                let state = PrepareState::Failed {
+                    at: now(),
+                    reason: reason.clone(),
+                    transient: false,
+                };
+                self.transact(|q| Ok(q.set_prepare(&plan.name, &fp, state)))?;
+                self.audit(
+                    "preflight-failed",
+                    &[("name", &plan.name), ("reason", &reason)],
+                );
+                return self.block(&plan, reason);
+            }
+        };
+
+        let mut journal = self.journal()?;
+        if let Some(a) = &journal.active {
+            return Err(UpgradeError::Conflict {
+                name: plan.name.clone(),
+                reason: format!(
+                    "the upgrade '{}' is still recorded as in progress (step {}) in '{}'\nhelp: restart wemixvisor so it recovers that upgrade first",
+                    a.name,
+                    a.step.as_str(),
+                    self.home.upgrade_journal_file().display()
+                ),
+            });
+        }
+        let mut migrations = self.store.migrations_of(current.as_deref());
+        for m in report.migrations {
+            if !migrations.contains(&m) {
+                migrations.push(m);
+            }
+        }
+        journal.active = Some(ActiveUpgrade {
             name: plan.name.clone(),
-            pid,
+            height: plan.height,
+            head,
+            from: current.clone(),
+            step: Step::Halt,
+            attempt: Self::interrupted_before(&journal, &plan.name) + 1,
+            previous_args: spec.args.clone(),
+            args: report.args.clone(),
+            migrations,
+            snapshot: None,
+            rollback_reason: None,
+            restore_data: false,
+            restart_after_rollback: running,
+            manual: false,
+            started_at: now(),
+            updated_at: now(),
+        });
+        journal.save()?;
+        self.audit(
+            "started",
+            &[
+                ("name", &plan.name),
+                ("from", current.as_deref().unwrap_or("genesis")),
+                ("height", &plan.height.to_string()),
+                ("head", &head.map(|h| h.to_string()).unwrap_or_default()),
+            ],
+        );
+        fault::point("halt");
+        if running {
+            tracing::info!(upgrade = %plan.name, height = plan.height, ?head, "upgrade height reached; stopping the node");
+        }
+        if let Err(e) = node.stop().await {
+            let e = UpgradeError::from(e);
+            return self
+                .fail_before_switch(&mut journal, node, spec, Outcome::Failed, e)
+                .await;
+        }
+        self.drive(&mut journal, node, chain, spec, Step::Backup, &plan)
+            .await
+    }
+
+    /// Carries the active upgrade of `journal` on from `from_step`.
+    async fn drive(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+        spec: &mut LaunchSpec,
+        from_step: Step,
+        plan: &UpgradePlan,
+    ) -> Result<ApplyOutcome, UpgradeError> {
+        let Some(a) = journal.active.clone() else {
+            return Err(UpgradeError::Conflict {
+                name: plan.name.clone(),
+                reason: "no upgrade is in progress".into(),
+            });
+        };
+        let name = a.name.clone();
+
+        if from_step <= Step::Backup {
+            journal.enter(Step::Backup)?;
+            fault::point("backup");
+            match (&self.backup, self.settings.skip_backup) {
+                (Some(b), false) => {
+                    let label = format!("pre-upgrade-{name}");
+                    let b = b.clone();
+                    let head = a.head;
+                    let snap = tokio::task::spawn_blocking(move || {
+                        b.snapshot_before_upgrade(&label, head)
+                    })
+                    .await
+                    .map_err(|e| {
+                        UpgradeError::io(
+                            "snapshot",
+                            self.home.data_dir(),
+                            std::io::Error::other(e.to_string()),
+                        )
+                    })
+                    .and_then(|r| r.map_err(UpgradeError::from));
+                    match snap {
+                        Ok(s) => {
+                            tracing::info!(upgrade = %name, snapshot = %s.id, "pre-upgrade backup taken");
+                            if let Some(act) = journal.active.as_mut() {
+                                act.snapshot = Some(s);
+                            }
+                            journal.save()?;
+                        }
+                        Err(e) => {
+                            return self
+                                .fail_before_switch(journal, node, spec, Outcome::Failed, e)
+                                .await
+                        }
+                    }
+                }
+                _ => {
+                    tracing::warn!(upgrade = %name, "pre-upgrade backup skipped (backups are off or unsafe_skip_backup is set)")
+                }
+            }
+        }
+
+        if from_step <= Step::PreHook {
+            journal.enter(Step::PreHook)?;
+            fault::point("pre-hook");
+            let env = self.hook_env(plan);
+            let mut hooks = vec![("pre-upgrade", self.home.scripts_dir().join("pre-upgrade"))];
+            if let Some(custom) = &self.settings.custom_pre_upgrade {
+                hooks.push(("custom pre-upgrade", self.home.visor_dir().join(custom)));
+            }
+            for (label, path) in hooks {
+                match run_hook(
+                    label,
+                    &path,
+                    &env,
+                    self.settings.hook_timeout,
+                    self.settings.preupgrade_max_retries,
+                )
+                .await
+                {
+                    Ok(HookDecision::Proceed) => {}
+                    Ok(HookDecision::Abort) => {
+                        let e = UpgradeError::HookAborted {
+                            name: name.clone(),
+                            hook: label.to_string(),
+                            path,
+                        };
+                        return self
+                            .fail_before_switch(journal, node, spec, Outcome::Aborted, e)
+                            .await;
+                    }
+                    Err(e) => {
+                        return self
+                            .fail_before_switch(journal, node, spec, Outcome::Failed, e)
+                            .await
+                    }
+                }
+            }
+        }
+
+        if from_step <= Step::Switch {
+            journal.enter(Step::Switch)?;
+            fault::point("switch");
+            if let Err(e) = self.store.switch_to(Some(&name)) {
+                return self
+                    .fail_before_switch(journal, node, spec, Outcome::Failed, e)
+                    .await;
+            }
+            fault::point("switched");
+            if let Err(e) = self.store.record_plan(&plan.to_info()) {
+                tracing::warn!(upgrade = %name, error = %e, "cannot record the plan beside its binary");
+            }
+            self.store.record_migrations(&name, &a.migrations)?;
+            tracing::info!(upgrade = %name, "current now points at upgrades/{name}");
+            self.audit(
+                "switched",
+                &[
+                    ("name", &name),
+                    ("from", a.from.as_deref().unwrap_or("genesis")),
+                ],
+            );
+        }
+
+        spec.args = a.args.clone();
+        let mut pid = None;
+        if self.settings.restart_after_upgrade {
+            if from_step <= Step::Start {
+                journal.enter(Step::Start)?;
+                fault::point("start");
+                match node.start(spec).await {
+                    Ok(p) => pid = Some(p),
+                    Err(e) => {
+                        return self
+                            .roll_back(
+                                journal,
+                                node,
+                                spec,
+                                format!("the new binary did not start: {e}"),
+                            )
+                            .await
+                    }
+                }
+            }
+            journal.enter(Step::Verify)?;
+            fault::point("verify");
+            match crate::verify::verify_node(node, chain, self.settings.verify_timeout).await {
+                Ok(h) => {
+                    tracing::info!(upgrade = %name, head = h, "the new node is healthy: RPC answers and the head advances")
+                }
+                Err(reason) => {
+                    return self
+                        .roll_back(
+                            journal,
+                            node,
+                            spec,
+                            format!("the new binary failed verification: {reason}"),
+                        )
+                        .await
+                }
+            }
+        }
+
+        journal.enter(Step::PostHook)?;
+        fault::point("post-hook");
+        let env = self.hook_env(plan);
+        let post = run_hook(
+            "post-upgrade",
+            &self.home.scripts_dir().join("post-upgrade"),
+            &env,
+            self.settings.hook_timeout,
+            self.settings.preupgrade_max_retries,
+        )
+        .await;
+        match post {
+            Ok(HookDecision::Proceed) => {}
+            Ok(HookDecision::Abort) => {
+                return self
+                    .roll_back(
+                        journal,
+                        node,
+                        spec,
+                        "the post-upgrade hook aborted the upgrade (exit 30)".into(),
+                    )
+                    .await
+            }
+            Err(e) => return self.roll_back(journal, node, spec, e.to_string()).await,
+        }
+
+        journal.finish(Outcome::Done, Some(name.clone()), None, false)?;
+        fault::point("done");
+        let at_head = a.head;
+        self.transact(|q| {
+            q.set_status(&name, PlanStatus::Applied { at_head });
+            Ok(())
+        })?;
+        self.audit("done", &[("name", &name)]);
+        tracing::info!(upgrade = %name, height = a.height, "upgrade done");
+        Ok(
+            match (self.settings.restart_after_upgrade, pid.or(node.pid())) {
+                (true, Some(pid)) => ApplyOutcome::Restarted { name, pid },
+                _ => ApplyOutcome::SwitchedStopped { name },
+            },
+        )
+    }
+
+    /// Ends an upgrade that failed before its switch: `current` stays (or
+    /// is put back) on the previous binary, which starts again if it ran.
+    async fn fail_before_switch(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        spec: &mut LaunchSpec,
+        outcome: Outcome,
+        err: UpgradeError,
+    ) -> Result<ApplyOutcome, UpgradeError> {
+        let reason = err.to_string();
+        let Some(a) = journal.active.clone() else {
+            return Err(err);
+        };
+        if self.store.current()? != a.from {
+            self.store.switch_to(a.from.as_deref())?;
+        }
+        spec.args = a.previous_args.clone();
+        journal.finish(outcome, a.from.clone(), Some(reason.clone()), false)?;
+        let status = match outcome {
+            Outcome::Aborted => PlanStatus::Aborted {
+                reason: reason.clone(),
+            },
+            _ => PlanStatus::Failed {
+                reason: reason.clone(),
+            },
+        };
+        self.transact(|q| {
+            q.set_status(&a.name, status);
+            Ok(())
+        })?;
+        self.audit(
+            if outcome == Outcome::Aborted {
+                "aborted"
+            } else {
+                "failed"
+            },
+            &[
+                ("name", &a.name),
+                ("step", a.step.as_str()),
+                ("reason", &reason),
+            ],
+        );
+        tracing::error!(upgrade = %a.name, step = a.step.as_str(), "upgrade {}: {reason}", outcome.as_str());
+        if a.restart_after_rollback && node.pid().is_none() {
+            tracing::info!(upgrade = %a.name, "starting the previous binary again");
+            node.start(spec).await?;
+        }
+        Err(err)
+    }
+
+    /// Rolls the active upgrade back after its switch (automatic).
+    async fn roll_back(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        spec: &mut LaunchSpec,
+        reason: String,
+    ) -> Result<ApplyOutcome, UpgradeError> {
+        tracing::error!("{reason}; rolling back");
+        let restore = self.settings.rollback_restore_data;
+        if let Some(a) = journal.active.as_mut() {
+            a.rollback_reason = Some(reason);
+            a.restore_data = restore && a.snapshot.is_some();
+        }
+        journal.enter(Step::RollingBack)?;
+        fault::point("rollback");
+        let entry = self.finish_rollback(journal, node, spec).await?;
+        Err(UpgradeError::RolledBack {
+            name: entry.name.clone(),
+            to: entry.to.clone().unwrap_or_else(|| "genesis".into()),
+            reason: entry.reason.unwrap_or_default(),
+        })
+    }
+
+    /// Carries out the rollback recorded in `journal` (idempotent: it can
+    /// run again after a crash in the middle).
+    async fn finish_rollback(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        spec: &mut LaunchSpec,
+    ) -> Result<HistoryEntry, UpgradeError> {
+        let Some(a) = journal.active.clone() else {
+            return Err(UpgradeError::Rollback {
+                reason: "no rollback is in progress".into(),
+                help: "nothing to do".into(),
+            });
+        };
+        let manual = a.manual;
+        node.stop().await?;
+        self.store.switch_to(a.from.as_deref())?;
+        fault::point("rollback-switched");
+        let to = a.from.clone().unwrap_or_else(|| "genesis".into());
+        let mut reason = a
+            .rollback_reason
+            .clone()
+            .unwrap_or_else(|| "rollback".into());
+        if a.restore_data {
+            match (&self.backup, &a.snapshot) {
+                (Some(b), Some(s)) => {
+                    let b = b.clone();
+                    let id = s.id.clone();
+                    let r = tokio::task::spawn_blocking(move || b.restore(&id)).await;
+                    match r {
+                        Ok(Ok(())) => reason
+                            .push_str(&format!("; chain data restored from snapshot {}", s.id)),
+                        Ok(Err(e)) => {
+                            tracing::error!(snapshot = %s.id, error = %e, "restoring the pre-upgrade snapshot failed");
+                            reason.push_str(&format!("; restoring snapshot {} FAILED: {e}", s.id));
+                        }
+                        Err(e) => {
+                            reason.push_str(&format!("; restoring snapshot {} FAILED: {e}", s.id))
+                        }
+                    }
+                }
+                _ => {
+                    reason.push_str("; chain data NOT restored: no snapshot or backups unavailable")
+                }
+            }
+        }
+        spec.args = a.previous_args.clone();
+        let entry = journal
+            .finish(
+                Outcome::RolledBack,
+                a.from.clone(),
+                Some(reason.clone()),
+                manual,
+            )?
+            .ok_or_else(|| UpgradeError::Rollback {
+                reason: "the journal lost the rollback".into(),
+                help: "check state/upgrade-journal.json".into(),
+            })?;
+        let st = PlanStatus::RolledBack {
+            reason: reason.clone(),
+        };
+        self.transact(|q| {
+            q.set_status(&a.name, st);
+            Ok(())
+        })?;
+        self.audit(
+            "rolled-back",
+            &[
+                ("name", &a.name),
+                ("to", &to),
+                ("manual", if manual { "true" } else { "false" }),
+                ("reason", &reason),
+            ],
+        );
+        tracing::warn!(upgrade = %a.name, to = %to, "rolled back: {reason}");
+        if a.restart_after_rollback && node.pid().is_none() {
+            node.start(spec).await?;
+        }
+        Ok(entry)
+    }
+
+    /// Start-up recovery, before any node runs: puts `spec.args` right for
+    /// the binary `current` names, forgets preparations a dead process left
+    /// half done, and resolves an upgrade the journal says was in progress —
+    /// one interrupted after its switch is carried through (start, verify,
+    /// post-hook; rolled back if the new binary fails), one interrupted
+    /// before its switch is started over when due, an interrupted rollback
+    /// is finished. Afterwards `current` names a complete binary and at most
+    /// one node (started here) runs.
+    pub async fn recover(
+        &mut self,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+        spec: &mut LaunchSpec,
+    ) -> Result<Recovery, UpgradeError> {
+        spec.args = self.launch_args(&spec.args);
+        self.store.clean_stale_staging();
+        let mut journal = self.journal()?;
+        let current = self.store.current()?;
+        let history = journal.history.clone();
+        self.transact(|q| {
+            let names: Vec<(String, String)> = q
+                .pending()
+                .map(|p| (p.plan.name.clone(), fingerprint(&p.plan)))
+                .collect();
+            for (n, fp) in names {
+                let stale = matches!(
+                    q.get(&n).map(|p| &p.prepare),
+                    Some(PrepareState::Preparing { .. })
+                );
+                if stale {
+                    q.set_prepare(&n, &fp, PrepareState::Unprepared);
+                }
+                let done = history
+                    .iter()
+                    .rev()
+                    .find(|h| h.name == n)
+                    .is_some_and(|h| h.outcome == Outcome::Done);
+                if done && current.as_deref() == Some(n.as_str()) {
+                    q.set_status(&n, PlanStatus::Applied { at_head: None });
+                }
+            }
+            Ok(())
+        })?;
+        let Some(a) = journal.active.clone() else {
+            return Ok(Recovery::Clean);
+        };
+        tracing::warn!(upgrade = %a.name, step = a.step.as_str(), "an upgrade was interrupted; recovering");
+        self.audit(
+            "recovering",
+            &[("name", &a.name), ("step", a.step.as_str())],
+        );
+        let plan = self
+            .queue
+            .get(&a.name)
+            .map(|q| q.plan.clone())
+            .unwrap_or_else(|| UpgradePlan {
+                name: a.name.clone(),
+                height: a.height,
+                info: wemixvisor_core::InfoSource::None,
+                source: "journal".into(),
+            });
+        match a.step {
+            Step::Halt | Step::Backup | Step::PreHook => {
+                if self.store.current()? != a.from {
+                    self.store.switch_to(a.from.as_deref())?;
+                }
+                let step = a.step.as_str().to_string();
+                if a.attempt >= MAX_ATTEMPTS {
+                    let reason = format!(
+                        "interrupted {} times before its switch (last at step {step}); given up",
+                        a.attempt
+                    );
+                    journal.finish(Outcome::Failed, a.from.clone(), Some(reason.clone()), false)?;
+                    let st = PlanStatus::Failed {
+                        reason: reason.clone(),
+                    };
+                    self.transact(|q| {
+                        q.set_status(&a.name, st);
+                        Ok(())
+                    })?;
+                    self.audit("failed", &[("name", &a.name), ("reason", &reason)]);
+                    tracing::error!(upgrade = %a.name, "{reason}");
+                    return Ok(Recovery::GaveUp {
+                        name: a.name,
+                        reason,
+                    });
+                }
+                let reason = format!(
+                    "interrupted at step {step} before its switch; it starts over when due"
+                );
+                journal.finish(
+                    Outcome::Interrupted,
+                    a.from.clone(),
+                    Some(reason.clone()),
+                    false,
+                )?;
+                self.audit("interrupted", &[("name", &a.name), ("step", &step)]);
+                tracing::warn!(upgrade = %a.name, "{reason}");
+                Ok(Recovery::StartedOver { name: a.name, step })
+            }
+            Step::Switch | Step::Start | Step::Verify | Step::PostHook => {
+                let from = if a.step == Step::Switch {
+                    Step::Switch
+                } else {
+                    Step::Start
+                };
+                match self
+                    .drive(&mut journal, node, chain, spec, from, &plan)
+                    .await
+                {
+                    Ok(_) => Ok(Recovery::Resumed { name: a.name }),
+                    Err(UpgradeError::RolledBack { reason, .. }) => Ok(Recovery::RolledBack {
+                        name: a.name,
+                        reason,
+                    }),
+                    Err(e) => Err(e),
+                }
+            }
+            Step::RollingBack => {
+                let entry = self.finish_rollback(&mut journal, node, spec).await?;
+                Ok(Recovery::RolledBack {
+                    name: a.name,
+                    reason: entry.reason.unwrap_or_default(),
+                })
+            }
+        }
+    }
+
+    /// Rolls back the upgrade `current` names to the binary before it (and
+    /// with `restore_data` the pre-upgrade snapshot), recorded as manual.
+    /// With a node running it is stopped and the previous binary started;
+    /// with [`OfflineNode`] it works with nothing running.
+    pub async fn rollback(
+        &mut self,
+        node: &dyn NodeProcess,
+        spec: &mut LaunchSpec,
+        restore_data: bool,
+        reason: &str,
+    ) -> Result<HistoryEntry, UpgradeError> {
+        let mut journal = self.journal()?;
+        if let Some(a) = &journal.active {
+            return Err(UpgradeError::Rollback {
+                reason: format!(
+                    "the upgrade '{}' is in progress (step {})",
+                    a.name,
+                    a.step.as_str()
+                ),
+                help: "let it finish; an interrupted one is recovered when wemixvisor starts"
+                    .into(),
+            });
+        }
+        let Some(cur) = self.store.current()? else {
+            return Err(UpgradeError::Rollback {
+                reason: "`current` points at genesis; there is no earlier binary".into(),
+                help: "nothing to roll back".into(),
+            });
+        };
+        let Some(entry) = journal.last_done_to(&cur).cloned() else {
+            return Err(UpgradeError::Rollback {
+                reason: format!(
+                    "no finished upgrade to '{cur}' is recorded in '{}'",
+                    self.home.upgrade_journal_file().display()
+                ),
+                help: "point `current` at the binary you want by hand (a relative link, e.g. `ln -sfn upgrades/<name> current.new && mv -T current.new current` in wemixvisor/)".into(),
+            });
+        };
+        if restore_data && entry.snapshot.is_none() {
+            return Err(UpgradeError::Rollback {
+                reason: format!("the upgrade to '{cur}' took no pre-upgrade snapshot"),
+                help: "roll back without --restore-data, or restore a backup with `wemixvisor backup restore <id>`".into(),
+            });
+        }
+        if restore_data && self.backup.is_none() {
+            return Err(UpgradeError::Rollback {
+                reason: "backups are not available to restore the data".into(),
+                help: "check the [backup] section of the configuration".into(),
+            });
+        }
+        let previous_bin = self.store.bin_of(entry.from.as_deref());
+        if !wemixvisor_core::atomic::is_executable(&previous_bin) {
+            return Err(UpgradeError::Rollback {
+                reason: format!(
+                    "the previous binary '{}' is missing or not executable",
+                    previous_bin.display()
+                ),
+                help: "install it there again, then retry".into(),
+            });
+        }
+        let previous_args = if entry.previous_args.is_empty() {
+            spec.args.clone()
+        } else {
+            entry.previous_args.clone()
+        };
+        let height = self.queue.get(&cur).map(|q| q.plan.height).unwrap_or(0);
+        journal.active = Some(ActiveUpgrade {
+            name: cur.clone(),
+            height,
+            head: entry.head,
+            from: entry.from.clone(),
+            step: Step::RollingBack,
+            attempt: 1,
+            previous_args,
+            args: spec.args.clone(),
+            migrations: Vec::new(),
+            snapshot: entry.snapshot.clone(),
+            rollback_reason: Some(format!("manual rollback: {reason}")),
+            restore_data,
+            restart_after_rollback: node.pid().is_some(),
+            manual: true,
+            started_at: now(),
+            updated_at: now(),
+        });
+        journal.save()?;
+        fault::point("rollback");
+        self.finish_rollback(&mut journal, node, spec).await
+    }
+
+    /// What `upgrade status` shows.
+    pub fn status(&mut self) -> Result<StatusReport, UpgradeError> {
+        self.refresh();
+        let journal = self.journal()?;
+        let current = self.store.current()?;
+        let bin = self.store.bin_of(current.as_deref());
+        Ok(StatusReport {
+            current: current.unwrap_or_else(|| "genesis".into()),
+            current_sha256: file_sha256(&bin).ok(),
+            current_binary: bin,
+            plans: self.queue.plans().to_vec(),
+            in_progress: journal.active.clone(),
+            last: journal.last().cloned(),
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-    use std::path::Path;
-    use wemixvisor_core::test_utils::{FakeNode, NodeCall};
-    use wemixvisor_core::{atomic, CoreError, InfoSource, OsFs, SnapshotRef};
-
-    fn install(dir: &Path) {
-        let bin = dir.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let p = bin.join("geth");
-        std::fs::write(&p, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
-    fn home() -> (tempfile::TempDir, Home) {
-        let d = tempfile::tempdir().unwrap();
-        let h = Home::new(d.path());
-        install(&h.genesis_dir());
-        atomic::replace_symlink(&h.current_link(), Path::new("genesis")).unwrap();
-        (d, h)
-    }
-
-    fn plan(name: &str, height: u64) -> UpgradePlan {
-        UpgradePlan {
-            name: name.into(),
-            height,
-            info: InfoSource::None,
-            source: "test".into(),
-        }
-    }
-
-    fn settings() -> UpgradeSettings {
-        UpgradeSettings {
-            restart_after_upgrade: true,
-            skip_backup: false,
-        }
-    }
-
-    struct RecordingBackup(std::sync::Mutex<Vec<String>>);
-    impl DataBackup for RecordingBackup {
-        fn snapshot_before_upgrade(
-            &self,
-            label: &str,
-            _head: Option<u64>,
-        ) -> Result<SnapshotRef, CoreError> {
-            self.0.lock().unwrap().push(label.to_string());
-            Ok(SnapshotRef {
-                id: label.into(),
-                path: "/x".into(),
-            })
-        }
-        fn restore(&self, _id: &str) -> Result<(), CoreError> {
-            Ok(())
-        }
-    }
-
-    #[tokio::test]
-    async fn switch_over_stops_backs_up_switches_and_restarts_in_order() {
-        let (_d, h) = home();
-        install(&h.upgrade_dir("v2"));
-        let backup = Arc::new(RecordingBackup(Default::default()));
-        let mut m =
-            UpgradeManager::new(h.clone(), "geth", OsFs, settings(), Some(backup.clone())).unwrap();
-        assert!(m.offer(plan("v2", 10)).unwrap());
-        assert_eq!(m.due(Some(9)), None);
-        let p = m.due(Some(12)).unwrap();
-        let node = FakeNode::default();
-        let spec = LaunchSpec {
-            program: h.current_bin("geth"),
-            args: vec!["--http".into()],
-            ..Default::default()
-        };
-        node.start(&spec).await.unwrap();
-        let out = m.apply(&p, &node, &spec, Some(12)).await.unwrap();
-        assert!(matches!(out, ApplyOutcome::Restarted { .. }));
-        assert_eq!(
-            node.calls(),
-            vec![
-                NodeCall::Start(spec.clone()),
-                NodeCall::Stop,
-                NodeCall::Start(spec.clone())
-            ]
-        );
-        assert_eq!(
-            *backup.0.lock().unwrap(),
-            vec!["pre-upgrade-v2".to_string()]
-        );
-        assert_eq!(
-            std::fs::read_link(h.current_link()).unwrap(),
-            Path::new("upgrades/v2")
-        );
-        let recorded =
-            std::fs::read_to_string(h.upgrade_dir("v2").join("upgrade-info.json")).unwrap();
-        assert!(recorded.contains("\"v2\""));
-        assert_eq!(m.due(Some(100)), None);
-        // persisted as applied
-        let q = UpgradeQueue::load(&h.upgrade_queue_file()).unwrap();
-        assert_eq!(
-            q.get("v2").unwrap().status,
-            PlanStatus::Applied { at_head: Some(12) }
-        );
-    }
-
-    #[tokio::test]
-    async fn missing_binary_blocks_without_touching_the_node_then_goes_ahead() {
-        let (_d, h) = home();
-        let mut m = UpgradeManager::new(h.clone(), "geth", OsFs, settings(), None).unwrap();
-        m.offer(plan("v2", 5)).unwrap();
-        let node = FakeNode::default();
-        let spec = LaunchSpec {
-            program: h.current_bin("geth"),
-            ..Default::default()
-        };
-        node.start(&spec).await.unwrap();
-        let p = m.due(Some(5)).unwrap();
-        match m.apply(&p, &node, &spec, Some(5)).await.unwrap() {
-            ApplyOutcome::Blocked {
-                reason, new_reason, ..
-            } => {
-                assert!(reason.contains("upgrades/v2/bin/geth"), "{reason}");
-                assert!(new_reason);
-            }
-            other => panic!("{other:?}"),
-        }
-        // second try: same reason, not new (logged once)
-        match m.apply(&p, &node, &spec, Some(6)).await.unwrap() {
-            ApplyOutcome::Blocked { new_reason, .. } => assert!(!new_reason),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            node.calls().len(),
-            1,
-            "node was touched: {:?}",
-            node.calls()
-        );
-        assert_eq!(
-            std::fs::read_link(h.current_link()).unwrap(),
-            Path::new("genesis")
-        );
-        install(&h.upgrade_dir("v2"));
-        let out = m.apply(&p, &node, &spec, Some(7)).await.unwrap();
-        assert!(matches!(out, ApplyOutcome::Restarted { .. }));
-    }
-
-    #[test]
-    fn offline_apply_and_already_current_plan_is_not_reapplied() {
-        let (_d, h) = home();
-        install(&h.upgrade_dir("v2"));
-        let mut m = UpgradeManager::new(h.clone(), "geth", OsFs, settings(), None).unwrap();
-        m.offer(plan("v2", 3)).unwrap();
-        let p = m.due(Some(3)).unwrap();
-        m.apply_offline(&p, Some(3)).unwrap();
-        assert_eq!(m.store().current().unwrap(), Some("v2".into()));
-        // a fresh manager (new queue file gone) sees current == v2 and records it applied
-        std::fs::remove_file(h.upgrade_queue_file()).unwrap();
-        let mut m = UpgradeManager::new(h.clone(), "geth", OsFs, settings(), None).unwrap();
-        assert!(!m.offer(plan("v2", 3)).unwrap());
-        assert_eq!(m.due(Some(100)), None);
-    }
-}
+#[path = "manager_tests.rs"]
+mod tests;

@@ -1,9 +1,17 @@
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use wemixvisor_core::{atomic, UpgradePlan};
 
 use crate::UpgradeError;
+
+/// How long a writer waits for the queue lock before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(15);
 
 /// What became of a queued plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +29,74 @@ pub enum PlanStatus {
         /// Why.
         reason: String,
     },
+    /// A hook aborted it (exit 30); the previous binary stayed.
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+    /// Switched to, then rolled back (automatically or by the operator).
+    RolledBack {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PlanStatus {
+    /// Short name for `upgrade status`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanStatus::Pending => "pending",
+            PlanStatus::Applied { .. } => "applied",
+            PlanStatus::Failed { .. } => "failed",
+            PlanStatus::Aborted { .. } => "aborted",
+            PlanStatus::RolledBack { .. } => "rolled back",
+        }
+    }
+}
+
+/// Whether a plan's binary is fetched, verified and pre-flighted yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum PrepareState {
+    /// Not started yet.
+    #[default]
+    Unprepared,
+    /// Being fetched and checked.
+    Preparing {
+        /// RFC 3339 start time.
+        since: String,
+    },
+    /// Installed, verified and pre-flighted: the halt costs only the switch.
+    Prepared {
+        /// RFC 3339 time.
+        at: String,
+        /// sha256 of the installed binary.
+        sha256: String,
+        /// What pre-flight noticed (flag migrations, flags passed as is).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
+    },
+    /// Preparing failed; the plan is not halted for.
+    Failed {
+        /// RFC 3339 time.
+        at: String,
+        /// Why.
+        reason: String,
+        /// True when trying again later may help (network, binary not installed yet).
+        transient: bool,
+    },
+}
+
+impl PrepareState {
+    /// Short name for `upgrade status`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PrepareState::Unprepared => "not prepared",
+            PrepareState::Preparing { .. } => "preparing",
+            PrepareState::Prepared { .. } => "prepared",
+            PrepareState::Failed { .. } => "failed to prepare",
+        }
+    }
 }
 
 /// A plan with its status.
@@ -31,6 +107,9 @@ pub struct QueuedPlan {
     pub plan: UpgradePlan,
     /// Its status.
     pub status: PlanStatus,
+    /// Preparation of its binary.
+    #[serde(default)]
+    pub prepare: PrepareState,
     /// Why a due plan is still waiting (e.g. its binary is not installed yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
@@ -44,21 +123,97 @@ struct QueueFile {
     plans: Vec<QueuedPlan>,
 }
 
+/// Identity of the queue file on disk, to notice another process's write
+/// (every write is a rename, so the inode changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(FileStamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        len: m.len(),
+        mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+    })
+}
+
 /// The height-ordered upgrade queue, persisted atomically in
 /// `governance/upgrade-queue.json`.
-#[derive(Debug)]
+///
+/// Every change goes through [`UpgradeQueue::transact`], which holds an
+/// exclusive lock on `upgrade-queue.json.lock` while it reads, changes and
+/// writes the file, so the daemon and `wemixvisor upgrade ...` commands never
+/// lose each other's writes.
+#[derive(Debug, Clone)]
 pub struct UpgradeQueue {
     path: PathBuf,
     plans: Vec<QueuedPlan>,
+    stamp: Option<FileStamp>,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// A short fingerprint of a plan's content (name, height, info), so a
+/// preparation result is only recorded for the plan it was made for.
+pub fn fingerprint(plan: &UpgradePlan) -> String {
+    let body = serde_json::json!([plan.name, plan.height, plan.info]).to_string();
+    hex::encode(&Sha256::digest(body.as_bytes())[..8])
+}
+
+/// An exclusive `flock` on the queue's lock file, released on drop.
+#[derive(Debug)]
+pub struct QueueLock {
+    _file: Flock<File>,
+}
+
+impl QueueLock {
+    /// Takes the lock of the queue at `queue_path`, waiting up to 15 s.
+    pub fn acquire(queue_path: &Path) -> Result<Self, UpgradeError> {
+        let path = UpgradeQueue::lock_path(queue_path);
+        if let Some(dir) = path.parent() {
+            atomic::create_dir_private(dir)?;
+        }
+        let start = Instant::now();
+        loop {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| UpgradeError::io("open", &path, e))?;
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(f) => return Ok(QueueLock { _file: f }),
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) if start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                    return Err(UpgradeError::QueueLocked {
+                        path,
+                        waited: start.elapsed(),
+                    })
+                }
+                Err((_, e)) => {
+                    return Err(UpgradeError::io("lock", &path, std::io::Error::from(e)));
+                }
+            }
+        }
+    }
 }
 
 impl UpgradeQueue {
     /// Loads the queue (an absent file is an empty queue).
     pub fn load(path: &Path) -> Result<Self, UpgradeError> {
+        let before = stamp(path);
         let plans = match std::fs::read(path) {
             Ok(bytes) => {
                 let f: QueueFile =
@@ -79,9 +234,43 @@ impl UpgradeQueue {
         let mut q = UpgradeQueue {
             path: path.to_path_buf(),
             plans,
+            stamp: before,
         };
         q.sort();
         Ok(q)
+    }
+
+    /// The lock file beside the queue file.
+    pub fn lock_path(queue_path: &Path) -> PathBuf {
+        let mut name = queue_path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "upgrade-queue.json".into());
+        name.push(".lock");
+        queue_path.with_file_name(name)
+    }
+
+    /// Under the queue lock: loads the file, lets `f` change it, writes it
+    /// back when anything changed. Returns `f`'s result and the queue as
+    /// written. When `f` fails nothing is written.
+    pub fn transact<R>(
+        path: &Path,
+        f: impl FnOnce(&mut UpgradeQueue) -> Result<R, UpgradeError>,
+    ) -> Result<(R, UpgradeQueue), UpgradeError> {
+        let _lock = QueueLock::acquire(path)?;
+        let mut q = UpgradeQueue::load(path)?;
+        let before = q.plans.clone();
+        let r = f(&mut q)?;
+        q.sort();
+        if q.plans != before {
+            q.write()?;
+        }
+        Ok((r, q))
+    }
+
+    /// True when the file changed on disk since this copy was read.
+    pub fn changed_on_disk(&self) -> bool {
+        stamp(&self.path) != self.stamp
     }
 
     fn sort(&mut self) {
@@ -89,8 +278,8 @@ impl UpgradeQueue {
             .sort_by(|a, b| (a.plan.height, &a.plan.name).cmp(&(b.plan.height, &b.plan.name)));
     }
 
-    /// Writes the queue atomically.
-    pub fn save(&self) -> Result<(), UpgradeError> {
+    /// Writes the queue atomically; callers hold the lock.
+    fn write(&mut self) -> Result<(), UpgradeError> {
         let f = QueueFile {
             version: 1,
             plans: self.plans.clone(),
@@ -103,7 +292,13 @@ impl UpgradeQueue {
             atomic::create_dir_private(dir)?;
         }
         atomic::write_atomic(&self.path, &body, atomic::SECRET_MODE)?;
+        self.stamp = stamp(&self.path);
         Ok(())
+    }
+
+    /// The queue file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// All plans, lowest height first.
@@ -116,28 +311,44 @@ impl UpgradeQueue {
         self.plans.iter().find(|p| p.plan.name == name)
     }
 
-    /// Adds a plan, or updates a pending one of the same name.
+    fn get_mut(&mut self, name: &str) -> Option<&mut QueuedPlan> {
+        self.plans.iter_mut().find(|p| p.plan.name == name)
+    }
+
+    /// Adds a plan, or updates a pending one of the same name (its
+    /// preparation starts over).
     ///
     /// Returns `false` when nothing changed (same plan again, or a plan of
-    /// that name was already applied or failed — a trigger file that is
-    /// still lying around must not cause a second upgrade).
+    /// that name was already applied, failed or rolled back — a trigger file
+    /// that is still lying around must not cause a second upgrade).
     pub fn offer(&mut self, plan: UpgradePlan) -> bool {
-        if let Some(existing) = self.plans.iter_mut().find(|p| p.plan.name == plan.name) {
-            if existing.status != PlanStatus::Pending || existing.plan == plan {
+        if let Some(existing) = self.get_mut(&plan.name) {
+            if existing.status != PlanStatus::Pending
+                || (existing.plan.height == plan.height && existing.plan.info == plan.info)
+            {
                 return false;
             }
             existing.plan = plan;
+            existing.prepare = PrepareState::Unprepared;
+            existing.blocked = None;
             existing.updated_at = now();
         } else {
             self.plans.push(QueuedPlan {
                 plan,
                 status: PlanStatus::Pending,
+                prepare: PrepareState::Unprepared,
                 blocked: None,
                 updated_at: now(),
             });
         }
         self.sort();
         true
+    }
+
+    /// Removes the plan `name` and returns it.
+    pub fn remove(&mut self, name: &str) -> Option<QueuedPlan> {
+        let i = self.plans.iter().position(|p| p.plan.name == name)?;
+        Some(self.plans.remove(i))
     }
 
     /// The lowest pending plan whose height is reached at `head`.
@@ -160,19 +371,40 @@ impl UpgradeQueue {
             .map(|p| &p.plan)
     }
 
+    /// Pending plans, lowest height first.
+    pub fn pending(&self) -> impl Iterator<Item = &QueuedPlan> {
+        self.plans
+            .iter()
+            .filter(|p| p.status == PlanStatus::Pending)
+    }
+
     /// Records what became of `name`.
     pub fn set_status(&mut self, name: &str, status: PlanStatus) {
-        if let Some(p) = self.plans.iter_mut().find(|p| p.plan.name == name) {
+        if let Some(p) = self.get_mut(name) {
             p.status = status;
             p.blocked = None;
             p.updated_at = now();
         }
     }
 
+    /// Records the preparation state of `name`, but only while the plan is
+    /// still the one with fingerprint `fp` (a plan changed meanwhile is
+    /// prepared again). Returns `true` when recorded.
+    pub fn set_prepare(&mut self, name: &str, fp: &str, state: PrepareState) -> bool {
+        match self.get_mut(name) {
+            Some(p) if fingerprint(&p.plan) == fp && p.prepare != state => {
+                p.prepare = state;
+                p.updated_at = now();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Records why a due plan cannot go ahead yet; returns `true` when the
     /// reason is new (so callers log it once, not on every tick).
     pub fn set_blocked(&mut self, name: &str, reason: Option<String>) -> bool {
-        match self.plans.iter_mut().find(|p| p.plan.name == name) {
+        match self.get_mut(name) {
             Some(p) if p.blocked != reason => {
                 p.blocked = reason;
                 p.updated_at = now();
@@ -186,6 +418,7 @@ impl UpgradeQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use wemixvisor_core::InfoSource;
 
     fn plan(name: &str, height: u64) -> UpgradePlan {
@@ -197,28 +430,42 @@ mod tests {
         }
     }
 
+    fn add(path: &Path, p: UpgradePlan) -> bool {
+        UpgradeQueue::transact(path, |q| Ok(q.offer(p))).unwrap().0
+    }
+
     #[test]
     fn ordered_due_and_persisted() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("gov/upgrade-queue.json");
-        let mut q = UpgradeQueue::load(&path).unwrap();
-        assert!(q.offer(plan("v3", 300)));
-        assert!(q.offer(plan("v2", 200)));
-        assert!(!q.offer(plan("v2", 200)));
+        assert!(add(&path, plan("v3", 300)));
+        assert!(add(&path, plan("v2", 200)));
+        assert!(!add(&path, plan("v2", 200)));
+        let q = UpgradeQueue::load(&path).unwrap();
         assert_eq!(q.due(Some(199)), None);
         assert_eq!(q.due(None), None);
         // head jumped past both: lowest first
         assert_eq!(q.due(Some(350)).unwrap().name, "v2");
-        q.set_status("v2", PlanStatus::Applied { at_head: Some(350) });
+        let (_, q) = UpgradeQueue::transact(&path, |q| {
+            q.set_status("v2", PlanStatus::Applied { at_head: Some(350) });
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(q.due(Some(350)).unwrap().name, "v3");
-        q.save().unwrap();
         let q2 = UpgradeQueue::load(&path).unwrap();
         assert_eq!(q2.plans(), q.plans());
         // an applied plan offered again (stale trigger file) is ignored
-        let mut q2 = q2;
-        assert!(!q2.offer(plan("v2", 200)));
-        assert!(q2.offer(plan("v3", 310)));
-        assert_eq!(q2.get("v3").unwrap().plan.height, 310);
+        assert!(!add(&path, plan("v2", 200)));
+        assert!(add(&path, plan("v3", 310)));
+        assert_eq!(
+            UpgradeQueue::load(&path)
+                .unwrap()
+                .get("v3")
+                .unwrap()
+                .plan
+                .height,
+            310
+        );
     }
 
     #[test]
@@ -228,5 +475,109 @@ mod tests {
         std::fs::write(&path, "{not json").unwrap();
         let e = UpgradeQueue::load(&path).unwrap_err();
         assert!(e.to_string().contains("q.json"), "{e}");
+        // and a transaction does not overwrite it
+        assert!(UpgradeQueue::transact(&path, |q| Ok(q.offer(plan("v2", 1)))).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{not json");
+    }
+
+    #[test]
+    fn concurrent_writers_never_lose_a_plan() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("upgrade-queue.json");
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        add(&path, plan(&format!("t{t}-{i}"), 1000 + t * 100 + i));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(UpgradeQueue::load(&path).unwrap().plans().len(), 40);
+    }
+
+    #[test]
+    fn reload_is_noticed_and_prepare_follows_the_plan() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("upgrade-queue.json");
+        add(&path, plan("v2", 10));
+        let cached = UpgradeQueue::load(&path).unwrap();
+        assert!(!cached.changed_on_disk());
+        let fp_old = fingerprint(&plan("v2", 10));
+        add(&path, plan("v2", 20));
+        assert!(cached.changed_on_disk());
+        // a result for the old content is not recorded
+        let (recorded, _) = UpgradeQueue::transact(&path, |q| {
+            Ok(q.set_prepare(
+                "v2",
+                &fp_old,
+                PrepareState::Failed {
+                    at: now(),
+                    reason: "x".into(),
+                    transient: false,
+                },
+            ))
+        })
+        .unwrap();
+        assert!(!recorded);
+        let fp_new = fingerprint(&plan("v2", 20));
+        let (recorded, q) = UpgradeQueue::transact(&path, |q| {
+            Ok(q.set_prepare(
+                "v2",
+                &fp_new,
+                PrepareState::Prepared {
+                    at: now(),
+                    sha256: "ab".into(),
+                    notes: vec![],
+                },
+            ))
+        })
+        .unwrap();
+        assert!(recorded);
+        assert_eq!(q.get("v2").unwrap().prepare.as_str(), "prepared");
+        // changing the plan again starts preparation over
+        add(&path, plan("v2", 30));
+        assert_eq!(
+            UpgradeQueue::load(&path)
+                .unwrap()
+                .get("v2")
+                .unwrap()
+                .prepare,
+            PrepareState::Unprepared
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn queue_is_always_height_ordered_and_due_is_lowest(
+            heights in proptest::collection::vec(1u64..1000, 1..12),
+            head in 0u64..1100,
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let path = d.path().join("q.json");
+            let (_, q) = UpgradeQueue::transact(&path, |q| {
+                for (i, h) in heights.iter().enumerate() {
+                    q.offer(plan(&format!("p{i}"), *h));
+                }
+                Ok(())
+            }).unwrap();
+            let hs: Vec<u64> = q.plans().iter().map(|p| p.plan.height).collect();
+            let mut sorted = hs.clone();
+            sorted.sort();
+            prop_assert_eq!(&hs, &sorted);
+            let reloaded = UpgradeQueue::load(&path).unwrap();
+            prop_assert_eq!(reloaded.plans(), q.plans());
+            match q.due(Some(head)) {
+                Some(p) => {
+                    prop_assert!(p.height <= head);
+                    prop_assert_eq!(p.height, *sorted.first().unwrap());
+                }
+                None => prop_assert!(sorted.iter().all(|&h| h > head)),
+            }
+        }
     }
 }

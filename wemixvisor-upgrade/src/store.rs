@@ -1,8 +1,32 @@
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use wemixvisor_core::{atomic, CoreError, FileSystem, Home, UpgradeInfo};
 
-use crate::UpgradeError;
+use crate::{FlagMigration, UpgradeError};
+
+/// File beside an upgrade's binary telling where it came from.
+const SOURCE_MARKER: &str = ".wemixvisor-source.json";
+/// File beside an upgrade's binary listing the flag renames its arguments need.
+const MIGRATIONS_FILE: &str = "flag-migrations.json";
+/// Prefix of temporary directories under `upgrades/`.
+const STAGING_PREFIX: &str = ".staging-";
+
+/// Where an installed upgrade binary came from (written after it was verified).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceMarker {
+    /// The download URL (or `file://<path>` for a local install).
+    pub url: String,
+    /// sha256 of what was downloaded (archive or binary).
+    pub download_sha256: String,
+    /// sha256 of the installed binary.
+    pub binary_sha256: String,
+    /// The info document URL the download was named in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info_url: Option<String>,
+}
 
 /// The binaries on disk: `genesis/`, `upgrades/<name>/`, and `current`.
 #[derive(Debug, Clone)]
@@ -10,6 +34,36 @@ pub struct BinaryStore<F: FileSystem> {
     home: Home,
     daemon_name: String,
     fs: F,
+}
+
+/// A temporary directory under `upgrades/`, removed on drop unless it was
+/// moved into place.
+#[derive(Debug)]
+pub struct StagingDir {
+    path: PathBuf,
+}
+
+impl StagingDir {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        if self.path.exists() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// sha256 of a file, hex.
+pub fn file_sha256(path: &Path) -> Result<String, UpgradeError> {
+    let mut f = std::fs::File::open(path).map_err(|e| UpgradeError::io("open", path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| UpgradeError::io("read", path, e))?;
+    Ok(hex::encode(h.finalize()))
 }
 
 impl<F: FileSystem> BinaryStore<F> {
@@ -63,9 +117,22 @@ impl<F: FileSystem> BinaryStore<F> {
         })
     }
 
+    /// `upgrades/<name>/bin/<daemon>`, or the genesis binary for `None`.
+    pub fn bin_of(&self, name: Option<&str>) -> PathBuf {
+        match name {
+            Some(n) => self.upgrade_bin(n),
+            None => self.home.genesis_bin(&self.daemon_name),
+        }
+    }
+
     /// `upgrades/<name>/bin/<daemon>`.
     pub fn upgrade_bin(&self, name: &str) -> PathBuf {
         self.home.upgrade_bin(name, &self.daemon_name)
+    }
+
+    /// True when the upgrade's binary is installed and executable.
+    pub fn is_installed(&self, name: &str) -> bool {
+        self.fs.is_executable(&self.upgrade_bin(name))
     }
 
     /// Fails unless the upgrade's binary is installed and executable.
@@ -107,29 +174,176 @@ impl<F: FileSystem> BinaryStore<F> {
         self.fs.write_atomic(&path, &body, atomic::SECRET_MODE)?;
         Ok(())
     }
+
+    /// Records the flag renames the arguments of `name` need (cumulative:
+    /// every rename from the raw arguments to this binary's).
+    pub fn record_migrations(
+        &self,
+        name: &str,
+        migrations: &[FlagMigration],
+    ) -> Result<(), UpgradeError> {
+        let path = self.home.upgrade_dir(name).join(MIGRATIONS_FILE);
+        if migrations.is_empty() {
+            self.fs.remove_file(&path)?;
+            return Ok(());
+        }
+        let body = serde_json::to_vec_pretty(migrations)
+            .map_err(|e| CoreError::io("encode", &path, std::io::Error::other(e)))?;
+        self.fs.write_atomic(&path, &body, atomic::SECRET_MODE)?;
+        Ok(())
+    }
+
+    /// The flag renames recorded for `name` (`None` = genesis: none).
+    pub fn migrations_of(&self, name: Option<&str>) -> Vec<FlagMigration> {
+        let Some(name) = name else {
+            return Vec::new();
+        };
+        let path = self.home.upgrade_dir(name).join(MIGRATIONS_FILE);
+        match self.fs.read(&path) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable flag migrations");
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Where an installed upgrade came from, if it was installed by wemixvisor.
+    pub fn source_marker(&self, name: &str) -> Option<SourceMarker> {
+        let path = self.home.upgrade_dir(name).join(SOURCE_MARKER);
+        serde_json::from_slice(&self.fs.read(&path).ok()?).ok()
+    }
+
+    /// A new staging directory under `upgrades/`, removed on drop.
+    pub fn staging(&self, name: &str) -> Result<StagingDir, UpgradeError> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = self
+            .home
+            .upgrades_dir()
+            .join(format!("{STAGING_PREFIX}{name}-{}-{n}", std::process::id()));
+        atomic::create_dir_private(&self.home.upgrades_dir())?;
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| UpgradeError::io("remove", &dir, e))?;
+        }
+        atomic::create_dir_private(&dir)?;
+        Ok(StagingDir { path: dir })
+    }
+
+    /// Removes staging directories left by processes that no longer run.
+    pub fn clean_stale_staging(&self) {
+        let Ok(entries) = std::fs::read_dir(self.home.upgrades_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(STAGING_PREFIX) else {
+                continue;
+            };
+            let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| p != std::process::id() && !wemixvisor_core::lock::pid_alive(p))
+            {
+                tracing::debug!(dir = %e.path().display(), "removing a stale staging directory");
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+
+    /// Moves a fully prepared tree (holding `bin/<daemon>`) into place as
+    /// `upgrades/<name>`, replacing what was there (never the binary
+    /// `current` names), and records where it came from.
+    pub fn install_tree(
+        &self,
+        name: &str,
+        staging: StagingDir,
+        tree: &Path,
+        marker: &SourceMarker,
+    ) -> Result<PathBuf, UpgradeError> {
+        if self.current()?.as_deref() == Some(name) {
+            return Err(UpgradeError::Conflict {
+                name: name.to_string(),
+                reason: "it is the binary `current` points at; it is not replaced while in use\nhelp: queue the new binary under a new upgrade name".into(),
+            });
+        }
+        let bin = tree.join("bin").join(&self.daemon_name);
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| UpgradeError::io("chmod", &bin, e))?;
+        let marker_path = tree.join(SOURCE_MARKER);
+        let body = serde_json::to_vec_pretty(marker)
+            .map_err(|e| CoreError::io("encode", &marker_path, std::io::Error::other(e)))?;
+        atomic::write_atomic(&marker_path, &body, atomic::SECRET_MODE)?;
+        // Keep the plan recorded beside an earlier copy, if any.
+        let target = self.home.upgrade_dir(name);
+        let old_info = target.join("upgrade-info.json");
+        let new_info = tree.join("upgrade-info.json");
+        if old_info.is_file() && !new_info.exists() {
+            let _ = atomic::copy_atomic(&old_info, &new_info, atomic::SECRET_MODE);
+        }
+        sync_tree(tree)?;
+        let aside = staging.path().join("previous");
+        let had_old = match std::fs::symlink_metadata(&target) {
+            Ok(_) => {
+                std::fs::rename(&target, &aside)
+                    .map_err(|e| UpgradeError::io("move aside", &target, e))?;
+                true
+            }
+            Err(_) => false,
+        };
+        if let Err(e) = std::fs::rename(tree, &target) {
+            if had_old {
+                let _ = std::fs::rename(&aside, &target);
+            }
+            return Err(UpgradeError::io("move into place", &target, e));
+        }
+        atomic::fsync_dir(&self.home.upgrades_dir())?;
+        drop(staging);
+        Ok(self.upgrade_bin(name))
+    }
+}
+
+/// Fsyncs every file and directory of a tree, so a rename of its root
+/// publishes complete content.
+fn sync_tree(root: &Path) -> Result<(), UpgradeError> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| UpgradeError::io("read", &dir, e))?;
+        for e in entries {
+            let e = e.map_err(|e| UpgradeError::io("read", &dir, e))?;
+            let ft = e
+                .file_type()
+                .map_err(|er| UpgradeError::io("stat", e.path(), er))?;
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                std::fs::File::open(e.path())
+                    .and_then(|f| f.sync_all())
+                    .map_err(|er| UpgradeError::io("fsync", e.path(), er))?;
+            }
+        }
+        atomic::fsync_dir(&dir)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
     use wemixvisor_core::OsFs;
 
-    pub(crate) fn install(home: &Home, dir: &Path) {
+    pub(crate) fn install(dir: &Path) {
         let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         let p = bin.join("geth");
         std::fs::write(&p, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let _ = home;
     }
 
     #[test]
     fn switch_keeps_link_relative_and_refuses_missing_binary() {
         let d = tempfile::tempdir().unwrap();
         let home = Home::new(d.path());
-        install(&home, &home.genesis_dir());
-        install(&home, &home.upgrade_dir("v2"));
+        install(&home.genesis_dir());
+        install(&home.upgrade_dir("v2"));
         let store = BinaryStore::new(home.clone(), "geth", OsFs);
         store.switch_to(None).unwrap();
         assert_eq!(store.current().unwrap(), None);
@@ -142,5 +356,58 @@ mod tests {
         let err = store.switch_to(Some("v3")).unwrap_err();
         assert!(err.to_string().contains("upgrades/v3/bin/geth"), "{err}");
         assert_eq!(store.current().unwrap(), Some("v2".into()));
+    }
+
+    #[test]
+    fn install_tree_replaces_an_old_copy_but_never_current() {
+        let d = tempfile::tempdir().unwrap();
+        let home = Home::new(d.path());
+        install(&home.genesis_dir());
+        let store = BinaryStore::new(home.clone(), "geth", OsFs);
+        store.switch_to(None).unwrap();
+        std::fs::create_dir_all(home.upgrade_dir("v2")).unwrap();
+        std::fs::write(home.upgrade_dir("v2").join("upgrade-info.json"), "{}").unwrap();
+        let marker = SourceMarker {
+            url: "file:///x".into(),
+            download_sha256: "a".into(),
+            binary_sha256: "b".into(),
+            info_url: None,
+        };
+        let st = store.staging("v2").unwrap();
+        let tree = st.path().join("tree");
+        install(&tree);
+        let staging_path = st.path().to_path_buf();
+        store.install_tree("v2", st, &tree, &marker).unwrap();
+        assert!(store.is_installed("v2"));
+        assert!(!staging_path.exists());
+        assert_eq!(store.source_marker("v2").unwrap(), marker);
+        assert!(home.upgrade_dir("v2").join("upgrade-info.json").exists());
+        store.switch_to(Some("v2")).unwrap();
+        let st = store.staging("v2").unwrap();
+        let tree = st.path().join("tree");
+        install(&tree);
+        let e = store.install_tree("v2", st, &tree, &marker).unwrap_err();
+        assert!(e.to_string().contains("current"), "{e}");
+        // nothing left behind under upgrades/ but v2
+        let names: Vec<_> = std::fs::read_dir(home.upgrades_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["v2".to_string()]);
+    }
+
+    #[test]
+    fn migrations_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let home = Home::new(d.path());
+        install(&home.upgrade_dir("v2"));
+        let store = BinaryStore::new(home, "geth", OsFs);
+        assert!(store.migrations_of(Some("v2")).is_empty());
+        let m = vec![FlagMigration::new("rpc", "http")];
+        store.record_migrations("v2", &m).unwrap();
+        assert_eq!(store.migrations_of(Some("v2")), m);
+        assert!(store.migrations_of(None).is_empty());
+        store.record_migrations("v2", &[]).unwrap();
+        assert!(store.migrations_of(Some("v2")).is_empty());
     }
 }

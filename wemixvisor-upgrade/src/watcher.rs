@@ -25,6 +25,7 @@ pub fn read_upgrade_info(path: &Path) -> Result<Option<UpgradeInfo>, UpgradeInfo
 /// invalid one is logged once per distinct content and otherwise ignored.
 pub struct UpgradeInfoWatcher {
     rx: mpsc::Receiver<UpgradeInfo>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
     _watcher: Option<notify::RecommendedWatcher>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -49,11 +50,15 @@ impl UpgradeInfoWatcher {
         let watcher = Self::file_events(&path, wake_tx);
         let (tx, rx) = mpsc::channel(16);
         let poll = poll.max(Duration::from_millis(10));
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = reads.clone();
         let task = tokio::spawn(async move {
             let mut state = ReadState::default();
+            let mut events = true;
             let mut tick = tokio::time::interval(poll);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if let Some(info) = state.check(&path) {
                     if tx.send(info).await.is_err() {
                         return;
@@ -61,12 +66,16 @@ impl UpgradeInfoWatcher {
                 }
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = wake_rx.recv() => {}
+                    woke = wake_rx.recv(), if events => {
+                        // No more file events (the watcher went away): poll only.
+                        events = woke.is_some();
+                    }
                 }
             }
         });
         UpgradeInfoWatcher {
             rx,
+            reads,
             _watcher: watcher,
             task,
         }
@@ -77,10 +86,14 @@ impl UpgradeInfoWatcher {
         let name = path.file_name()?.to_os_string();
         let handler = move |res: notify::Result<notify::Event>| {
             if let Ok(ev) = res {
-                if ev
-                    .paths
-                    .iter()
-                    .any(|p| p.file_name() == Some(name.as_os_str()))
+                // Reading the file ourselves raises open/close-nowrite
+                // (access) events: waking on those would make every read
+                // trigger the next one, a busy loop.
+                if !matches!(ev.kind, notify::EventKind::Access(_))
+                    && ev
+                        .paths
+                        .iter()
+                        .any(|p| p.file_name() == Some(name.as_os_str()))
                 {
                     // A full channel already holds a wake-up; that is enough.
                     let _ = wake.try_send(());
@@ -106,6 +119,11 @@ impl UpgradeInfoWatcher {
     /// The next new plan.
     pub async fn next(&mut self) -> Option<UpgradeInfo> {
         self.rx.recv().await
+    }
+
+    /// How many times the file was looked at so far (diagnostics).
+    pub fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -175,6 +193,34 @@ mod tests {
         assert_eq!((got.name.as_str(), got.height), ("v2", 10));
         // the same plan rewritten (touch) is not yielded again
         std::fs::write(&p, br#"{"name":"v2", "height":10}"#).unwrap();
+        std::fs::write(&p, br#"{"name":"v3","height":20}"#).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.name, "v3");
+    }
+
+    #[tokio::test]
+    async fn reading_the_file_does_not_wake_the_watcher_again() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("upgrade-info.json");
+        std::fs::write(&p, br#"{"name":"v2","height":10}"#).unwrap();
+        let mut w = UpgradeInfoWatcher::spawn(p.clone(), Duration::from_secs(3600));
+        tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = w.reads();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // its own reads raise access events; they must not cause more reads
+        assert!(
+            w.reads() - before <= 1,
+            "{} reads in 500 ms",
+            w.reads() - before
+        );
+        // a real change still wakes it at once
         std::fs::write(&p, br#"{"name":"v3","height":20}"#).unwrap();
         let got = tokio::time::timeout(Duration::from_secs(5), w.next())
             .await

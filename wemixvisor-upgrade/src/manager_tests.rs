@@ -1,0 +1,888 @@
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use sha2::Digest;
+use wemixvisor_core::{atomic, CoreError, InfoSource, OsFs, SnapshotRef};
+
+use crate::testing::{Call, Reply, ScriptedNode, TestServer, TickingChain};
+use crate::FlagMigration;
+
+/// A geth stand-in: `--help` lists `flags`; `<args> --version` fails like
+/// geth on any flag not listed.
+fn fake_geth(path: &Path, flags: &[&str]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let help: String = flags
+        .iter()
+        .map(|f| format!("   --{f} value                 usage of {f}\\n"))
+        .collect();
+    let known = flags.join(" ");
+    let body = format!(
+        r#"#!/bin/sh
+case " $* " in *" --help "*) printf 'GLOBAL OPTIONS:\n{help}   --help, -h   show help\n'; exit 0;; esac
+for a in "$@"; do
+  case "$a" in
+    --version) ;;
+    -*) n="${{a#-}}"; n="${{n#-}}"; n="${{n%%=*}}"; ok=0
+        for k in {known}; do [ "$k" = "$n" ] && ok=1; done
+        [ $ok = 1 ] || {{ echo "flag provided but not defined: -$n" >&2; exit 1; }};;
+  esac
+done
+echo "Geth version"
+"#
+    );
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, body).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+const FLAGS: &[&str] = &["datadir", "http", "http.port", "rpc"];
+
+struct Fx {
+    _d: tempfile::TempDir,
+    home: Home,
+    backup: Arc<RecordingBackup>,
+}
+
+impl Fx {
+    fn new() -> Self {
+        let d = tempfile::tempdir().unwrap();
+        let home = Home::new(d.path().join("home"));
+        fake_geth(&home.genesis_bin("geth"), FLAGS);
+        atomic::replace_symlink(&home.current_link(), Path::new("genesis")).unwrap();
+        Fx {
+            _d: d,
+            home,
+            backup: Arc::new(RecordingBackup::default()),
+        }
+    }
+
+    fn install(&self, name: &str, flags: &[&str]) {
+        fake_geth(&self.home.upgrade_bin(name, "geth"), flags);
+    }
+
+    fn settings(&self) -> UpgradeSettings {
+        UpgradeSettings {
+            verify_timeout: Duration::from_secs(3),
+            hook_timeout: Duration::from_secs(5),
+            preflight_timeout: Duration::from_secs(5),
+            ..UpgradeSettings::default()
+        }
+    }
+
+    fn manager(&self, s: UpgradeSettings) -> UpgradeManager<OsFs> {
+        UpgradeManager::new(
+            self.home.clone(),
+            "geth",
+            OsFs,
+            s,
+            Some(self.backup.clone()),
+        )
+        .unwrap()
+    }
+
+    fn spec(&self, args: &[&str]) -> LaunchSpec {
+        LaunchSpec {
+            program: self.home.current_bin("geth"),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn current(&self) -> String {
+        std::fs::read_link(self.home.current_link())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn hook(&self, which: &str, body: &str) {
+        let p = self.home.scripts_dir().join(which);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn bin(&self, name: Option<&str>) -> PathBuf {
+        match name {
+            Some(n) => self.home.upgrade_bin(n, "geth"),
+            None => self.home.genesis_bin("geth"),
+        }
+        .canonicalize()
+        .unwrap()
+    }
+
+    fn queue(&self) -> UpgradeQueue {
+        UpgradeQueue::load(&self.home.upgrade_queue_file()).unwrap()
+    }
+}
+
+fn plan(name: &str, height: u64) -> UpgradePlan {
+    UpgradePlan {
+        name: name.into(),
+        height,
+        info: InfoSource::None,
+        source: "test".into(),
+    }
+}
+
+#[derive(Default)]
+struct RecordingBackup {
+    snaps: Mutex<Vec<String>>,
+    restored: Mutex<Vec<String>>,
+}
+
+impl DataBackup for RecordingBackup {
+    fn snapshot_before_upgrade(
+        &self,
+        label: &str,
+        _head: Option<u64>,
+    ) -> Result<SnapshotRef, CoreError> {
+        self.snaps.lock().unwrap().push(label.to_string());
+        Ok(SnapshotRef {
+            id: format!("snap-{label}"),
+            path: "/x".into(),
+        })
+    }
+    fn restore(&self, id: &str) -> Result<(), CoreError> {
+        self.restored.lock().unwrap().push(id.to_string());
+        Ok(())
+    }
+}
+
+async fn prepared(m: &mut UpgradeManager<OsFs>, args: &[String], names: &[&str]) {
+    for _ in 0..200 {
+        m.prepare_pending(args);
+        m.refresh();
+        let all = names.iter().all(|n| {
+            matches!(
+                m.queue().get(n).map(|p| &p.prepare),
+                Some(PrepareState::Prepared { .. })
+            )
+        });
+        if all {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("not prepared: {:#?}", m.queue().plans());
+}
+
+#[tokio::test]
+async fn batch_of_three_in_order_head_jumps_one_node_at_a_time() {
+    let fx = Fx::new();
+    for n in ["v2", "v3", "v4"] {
+        fx.install(n, FLAGS);
+    }
+    let mut m = fx.manager(fx.settings());
+    m.offer_batch(
+        vec![plan("v2", 10), plan("v3", 20), plan("v4", 30)],
+        Some(5),
+    )
+    .unwrap();
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--http"]);
+    prepared(&mut m, &spec.args, &["v2", "v3", "v4"]).await;
+    assert_eq!(m.due(Some(9)), None);
+    let p = m.due(Some(12)).unwrap();
+    assert_eq!(p.name, "v2");
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(12))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    // the head jumped past both remaining heights: lowest first, each once
+    for want in ["v3", "v4"] {
+        let p = m.due(Some(99)).unwrap();
+        assert_eq!(p.name, want);
+        m.apply(&p, &node, &chain, &mut spec, Some(99))
+            .await
+            .unwrap();
+    }
+    assert_eq!(m.due(Some(1000)), None);
+    assert_eq!(fx.current(), "upgrades/v4");
+    assert_eq!(
+        node.calls(),
+        vec![
+            Call::Stop,
+            Call::Start(fx.bin(Some("v2")), vec!["--http".into()]),
+            Call::Stop,
+            Call::Start(fx.bin(Some("v3")), vec!["--http".into()]),
+            Call::Stop,
+            Call::Start(fx.bin(Some("v4")), vec!["--http".into()]),
+        ]
+    );
+    assert_eq!(
+        *fx.backup.snaps.lock().unwrap(),
+        vec!["pre-upgrade-v2", "pre-upgrade-v3", "pre-upgrade-v4"]
+    );
+    let q = fx.queue();
+    assert!(
+        q.plans().iter().all(|p| p.status.as_str() == "applied"),
+        "{q:#?}"
+    );
+    let j = m.journal().unwrap();
+    assert!(j.active.is_none());
+    assert_eq!(j.history.len(), 3);
+    assert!(j.history.iter().all(|h| h.outcome == Outcome::Done));
+    let audit = std::fs::read_to_string(fx.home.audit_log_file()).unwrap();
+    assert_eq!(audit.matches("upgrade done").count(), 3, "{audit}");
+    // a rejected batch changes nothing
+    let e = m
+        .offer_batch(vec![plan("v5", 50), plan("v6", 40)], Some(5))
+        .unwrap_err();
+    assert!(matches!(e, UpgradeError::BadPlan { .. }), "{e}");
+    assert!(fx.queue().get("v5").is_none());
+}
+
+#[tokio::test]
+async fn a_plan_not_prepared_is_not_halted_for_until_its_binary_appears() {
+    let fx = Fx::new();
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.prepare_pending(&spec.args);
+    // wait for the background attempt to fail
+    for _ in 0..200 {
+        m.prepare_pending(&spec.args);
+        if matches!(
+            m.queue().get("v2").unwrap().prepare,
+            PrepareState::Failed { .. }
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = m.status().unwrap();
+    match &status.plans[0].prepare {
+        PrepareState::Failed {
+            reason, transient, ..
+        } => {
+            assert!(reason.contains("upgrades/v2/bin/geth"), "{reason}");
+            assert!(*transient);
+        }
+        other => panic!("{other:?}"),
+    }
+    let p = m.due(Some(5)).unwrap();
+    match m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap()
+    {
+        ApplyOutcome::Blocked {
+            reason, new_reason, ..
+        } => {
+            assert!(reason.contains("upgrades/v2/bin/geth"), "{reason}");
+            assert!(new_reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(node.calls().is_empty(), "the node was touched");
+    fx.install("v2", FLAGS);
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(6))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }));
+    assert_eq!(fx.current(), "upgrades/v2");
+}
+
+#[tokio::test]
+async fn flag_the_new_binary_dropped_is_migrated_or_blocks() {
+    let fx = Fx::new();
+    fx.install("v2", &["datadir", "http", "http.port"]);
+    fx.install("v3", &["datadir", "http", "http.port"]);
+    // without a rename: not switched to, status says why
+    let mut s = fx.settings();
+    s.flag_migrations = vec![];
+    let mut m = fx.manager(s);
+    m.offer(plan("v2", 5)).unwrap();
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--datadir", "/d", "--rpc"]);
+    let p = m.due(Some(5)).unwrap();
+    // nothing prepared yet and the node runs: it prepares in the background
+    assert!(matches!(
+        m.apply(&p, &node, &chain, &mut spec, Some(5))
+            .await
+            .unwrap(),
+        ApplyOutcome::Blocked { .. }
+    ));
+    for _ in 0..200 {
+        m.prepare_pending(&spec.args);
+        if matches!(
+            m.queue().get("v2").unwrap().prepare,
+            PrepareState::Failed { .. }
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    match &m.status().unwrap().plans[0].prepare {
+        PrepareState::Failed {
+            reason, transient, ..
+        } => {
+            assert!(reason.contains("does not accept --rpc"), "{reason}");
+            assert!(!transient);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        m.apply(&p, &node, &chain, &mut spec, Some(5))
+            .await
+            .unwrap(),
+        ApplyOutcome::Blocked { .. }
+    ));
+    assert!(node.calls().is_empty());
+    assert_eq!(fx.current(), "genesis");
+    m.cancel("v2").unwrap();
+
+    // with the built-in geth renames: switched, restarted with --http
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v3", 6)).unwrap();
+    prepared(&mut m, &spec.args, &["v3"]).await;
+    let p = m.due(Some(6)).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(6))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }));
+    let want: Vec<String> = ["--datadir", "/d", "--http"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(spec.args, want);
+    assert_eq!(
+        node.calls().last(),
+        Some(&Call::Start(fx.bin(Some("v3")), want.clone()))
+    );
+    // the next start of the supervisor builds the same arguments
+    let raw: Vec<String> = ["--datadir", "/d", "--rpc"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(m.launch_args(&raw), want);
+}
+
+#[tokio::test]
+async fn hook_exit_codes_abort_fail_and_retry() {
+    let fx = Fx::new();
+    for n in ["a", "b", "c"] {
+        fx.install(n, FLAGS);
+    }
+    let mut s = fx.settings();
+    s.preupgrade_max_retries = 2;
+    let mut m = fx.manager(s);
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+
+    // 30: aborted, the old binary runs again
+    fx.hook("pre-upgrade", "exit 30");
+    m.offer(plan("a", 1)).unwrap();
+    prepared(&mut m, &spec.args, &["a"]).await;
+    let p = m.due(Some(1)).unwrap();
+    let e = m
+        .apply(&p, &node, &chain, &mut spec, Some(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UpgradeError::HookAborted { .. }), "{e}");
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running());
+    assert_eq!(
+        node.calls().last(),
+        Some(&Call::Start(fx.bin(None), vec![]))
+    );
+    assert_eq!(fx.queue().get("a").unwrap().status.as_str(), "aborted");
+
+    // anything else: failed, the old binary runs again
+    fx.hook("pre-upgrade", "echo 'migration broke' >&2; exit 7");
+    m.offer(plan("b", 2)).unwrap();
+    prepared(&mut m, &spec.args, &["b"]).await;
+    let p = m.due(Some(2)).unwrap();
+    let e = m
+        .apply(&p, &node, &chain, &mut spec, Some(2))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("exit code 7") && e.to_string().contains("migration broke"),
+        "{e}"
+    );
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running());
+    match &fx.queue().get("b").unwrap().status {
+        PlanStatus::Failed { reason } => assert!(reason.contains("exit code 7")),
+        other => panic!("{other:?}"),
+    }
+
+    // 31 twice, then 0: retried and applied
+    let count = fx.home.root().join("count");
+    fx.hook(
+        "pre-upgrade",
+        &format!(
+            "n=$(cat '{c}' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '{c}'; [ $n -ge 3 ] && exit 0; exit 31",
+            c = count.display()
+        ),
+    );
+    fx.hook("post-upgrade", "echo post > \"$WEMIX_HOME/post-ran\"");
+    m.offer(plan("c", 3)).unwrap();
+    prepared(&mut m, &spec.args, &["c"]).await;
+    let p = m.due(Some(3)).unwrap();
+    m.apply(&p, &node, &chain, &mut spec, Some(3))
+        .await
+        .unwrap();
+    assert_eq!(fx.current(), "upgrades/c");
+    assert!(fx.home.root().join("post-ran").exists());
+    let hist: Vec<_> = m
+        .journal()
+        .unwrap()
+        .history
+        .iter()
+        .map(|h| h.outcome)
+        .collect();
+    assert_eq!(hist, vec![Outcome::Aborted, Outcome::Failed, Outcome::Done]);
+}
+
+#[tokio::test]
+async fn new_binary_that_exits_at_once_is_rolled_back_with_its_data() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut s = fx.settings();
+    s.rollback_restore_data = true;
+    let mut m = fx.manager(s);
+    m.offer(plan("v2", 5)).unwrap();
+    let node = ScriptedNode::running();
+    node.crash_when_started_from(&fx.home.upgrade_bin("v2", "geth"));
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--http"]);
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    let e = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, UpgradeError::RolledBack { .. }), "{msg}");
+    assert!(
+        msg.contains("exited (exit code 1)") && msg.contains("restored from snapshot"),
+        "{msg}"
+    );
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running());
+    assert_eq!(
+        node.calls().last(),
+        Some(&Call::Start(fx.bin(None), vec!["--http".into()]))
+    );
+    assert_eq!(
+        *fx.backup.restored.lock().unwrap(),
+        vec!["snap-pre-upgrade-v2"]
+    );
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "rolled back");
+    let j = m.journal().unwrap();
+    assert_eq!(j.last().unwrap().outcome, Outcome::RolledBack);
+    let audit = std::fs::read_to_string(fx.home.audit_log_file()).unwrap();
+    assert!(
+        audit.contains("upgrade rolled-back name=v2 to=genesis manual=false"),
+        "{audit}"
+    );
+    // not tried again
+    assert_eq!(m.due(Some(100)), None);
+}
+
+#[tokio::test]
+async fn stalled_head_and_failing_post_hook_roll_back() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.install("v3", FLAGS);
+    let mut s = fx.settings();
+    s.verify_timeout = Duration::from_millis(700);
+    let mut m = fx.manager(s);
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    chain.freeze(true);
+    let p = m.due(Some(5)).unwrap();
+    let e = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("head stayed"), "{e}");
+    assert_eq!(fx.current(), "genesis");
+    chain.freeze(false);
+
+    fx.hook("post-upgrade", "exit 4");
+    m.offer(plan("v3", 6)).unwrap();
+    prepared(&mut m, &spec.args, &["v3"]).await;
+    let p = m.due(Some(6)).unwrap();
+    let e = m
+        .apply(&p, &node, &chain, &mut spec, Some(6))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("post-upgrade") && e.to_string().contains("exit code 4"),
+        "{e}"
+    );
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running());
+}
+
+#[tokio::test]
+async fn at_start_up_a_due_plan_is_prepared_and_applied_before_the_old_binary_runs() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    let node = ScriptedNode::default();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    assert_eq!(
+        m.recover(&node, &chain, &mut spec).await.unwrap(),
+        Recovery::Clean
+    );
+    let p = m.due(Some(50)).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(50))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }));
+    // the old binary never started
+    assert_eq!(
+        node.calls(),
+        vec![Call::Stop, Call::Start(fx.bin(Some("v2")), vec![])]
+    );
+}
+
+/// Writes a journal as a crash at `step` would leave it.
+fn crashed_at(fx: &Fx, step: Step, switched: bool, attempt: u32) {
+    let mut j = Journal::load(&fx.home.upgrade_journal_file()).unwrap();
+    j.active = Some(ActiveUpgrade {
+        name: "v2".into(),
+        height: 5,
+        head: Some(5),
+        from: None,
+        step,
+        attempt,
+        previous_args: vec!["--rpc".into()],
+        args: vec!["--http".into()],
+        migrations: vec![FlagMigration::new("rpc", "http")],
+        snapshot: Some(SnapshotRef {
+            id: "snap-1".into(),
+            path: "/x".into(),
+        }),
+        rollback_reason: (step == Step::RollingBack).then(|| "it crashed".into()),
+        restore_data: step == Step::RollingBack,
+        restart_after_rollback: true,
+        manual: false,
+        started_at: now(),
+        updated_at: now(),
+    });
+    j.save().unwrap();
+    if switched {
+        atomic::replace_symlink(&fx.home.current_link(), Path::new("upgrades/v2")).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn recovery_converges_from_every_step() {
+    for (step, switched) in [
+        (Step::Halt, false),
+        (Step::Backup, false),
+        (Step::PreHook, false),
+        (Step::Switch, false),
+        (Step::Switch, true),
+        (Step::Start, true),
+        (Step::Verify, true),
+        (Step::PostHook, true),
+        (Step::RollingBack, true),
+        (Step::RollingBack, false),
+    ] {
+        let fx = Fx::new();
+        fx.install("v2", &["datadir", "http"]);
+        let mut m = fx.manager(fx.settings());
+        m.offer(plan("v2", 5)).unwrap();
+        crashed_at(&fx, step, switched, 1);
+        let node = ScriptedNode::default();
+        let chain = TickingChain::default();
+        let mut spec = fx.spec(&["--rpc"]);
+        let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+        let ctx = format!("{step:?} switched={switched}: {r:?}");
+        match step {
+            Step::Halt | Step::Backup | Step::PreHook => {
+                assert!(matches!(r, Recovery::StartedOver { .. }), "{ctx}");
+                assert_eq!(fx.current(), "genesis", "{ctx}");
+                assert!(!node.is_running(), "{ctx}");
+                // and it goes again, in full
+                let p = m.due(Some(6)).unwrap();
+                m.apply(&p, &node, &chain, &mut spec, Some(6))
+                    .await
+                    .unwrap();
+                assert_eq!(fx.current(), "upgrades/v2", "{ctx}");
+                assert_eq!(spec.args, vec!["--http".to_string()], "{ctx}");
+            }
+            Step::RollingBack => {
+                assert!(matches!(r, Recovery::RolledBack { .. }), "{ctx}");
+                assert_eq!(fx.current(), "genesis", "{ctx}");
+                assert_eq!(*fx.backup.restored.lock().unwrap(), vec!["snap-1"], "{ctx}");
+                assert_eq!(spec.args, vec!["--rpc".to_string()], "{ctx}");
+            }
+            _ => {
+                assert_eq!(r, Recovery::Resumed { name: "v2".into() }, "{ctx}");
+                assert_eq!(fx.current(), "upgrades/v2", "{ctx}");
+                assert_eq!(spec.args, vec!["--http".to_string()], "{ctx}");
+                assert_eq!(
+                    fx.queue().get("v2").unwrap().status.as_str(),
+                    "applied",
+                    "{ctx}"
+                );
+            }
+        }
+        // exactly one node runs at the end (or none, left to the supervisor)
+        let starts = node
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Start(..)))
+            .count();
+        let stops = node
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Stop))
+            .count();
+        assert!(starts <= stops + 1, "{ctx}: {:?}", node.calls());
+        assert!(m.journal().unwrap().active.is_none(), "{ctx}");
+        assert!(fx.home.current_bin("geth").exists(), "{ctx}");
+    }
+}
+
+#[tokio::test]
+async fn interrupted_too_often_gives_up_and_done_is_reconciled() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    crashed_at(&fx, Step::PreHook, false, 3);
+    let node = ScriptedNode::default();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert!(matches!(r, Recovery::GaveUp { .. }), "{r:?}");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "failed");
+    assert_eq!(m.due(Some(10)), None);
+
+    // a crash between "journal says done" and "queue says applied"
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    crashed_at(&fx, Step::PostHook, true, 1);
+    let mut j = m.journal().unwrap();
+    j.finish(Outcome::Done, Some("v2".into()), None, false)
+        .unwrap();
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert_eq!(r, Recovery::Clean);
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
+    assert_eq!(m.due(Some(10)), None);
+}
+
+#[tokio::test]
+async fn manual_rollback_offline_restores_the_snapshot() {
+    let fx = Fx::new();
+    fx.install("v2", &["datadir", "http"]);
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--rpc"]);
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    m.apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert_eq!(fx.current(), "upgrades/v2");
+
+    // a fresh manager with nothing running, as `wemixvisor upgrade rollback` has
+    let mut m = fx.manager(fx.settings());
+    let mut offline_spec = fx.spec(&[]);
+    let entry = m
+        .rollback(&OfflineNode, &mut offline_spec, true, "operator request")
+        .await
+        .unwrap();
+    assert!(entry.manual);
+    assert_eq!(entry.outcome, Outcome::RolledBack);
+    assert!(entry
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("restored from snapshot snap-pre-upgrade-v2"));
+    assert_eq!(fx.current(), "genesis");
+    assert_eq!(
+        *fx.backup.restored.lock().unwrap(),
+        vec!["snap-pre-upgrade-v2"]
+    );
+    assert_eq!(offline_spec.args, vec!["--rpc".to_string()]);
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "rolled back");
+    let audit = std::fs::read_to_string(fx.home.audit_log_file()).unwrap();
+    assert!(audit.contains("manual=true"), "{audit}");
+    // nothing left to roll back
+    let e = m
+        .rollback(&OfflineNode, &mut offline_spec, false, "x")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("genesis"), "{e}");
+}
+
+#[tokio::test]
+async fn cancel_only_pending_plans() {
+    let fx = Fx::new();
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    let e = m.cancel("v9").unwrap_err().to_string();
+    assert!(e.contains("pending upgrades: v2"), "{e}");
+    m.cancel("v2").unwrap();
+    assert!(fx.queue().plans().is_empty());
+    // a daemon's manager sees the CLI's change on its next look
+    let mut daemon = fx.manager(fx.settings());
+    let mut cli = fx.manager(fx.settings());
+    cli.offer(plan("v3", 7)).unwrap();
+    assert_eq!(daemon.due(Some(8)).unwrap().name, "v3");
+}
+
+fn tar_gz_with_geth(script: &Path) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_path_with_name(script, "bin/geth").unwrap();
+    let t = b.into_inner().unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &t).unwrap();
+    e.finish().unwrap()
+}
+
+#[tokio::test]
+async fn downloaded_over_https_verified_signed_and_applied() {
+    let fx = Fx::new();
+    let src = fx.home.root().join("src-geth");
+    fake_geth(&src, FLAGS);
+    let archive = tar_gz_with_geth(&src);
+    let sum = hex::encode(sha2::Sha256::digest(&archive));
+    let (pk, sk) = crate::signature::tests::keypair();
+    let srv = TestServer::https();
+    srv.route("/geth.tar.gz", Reply::ok(archive.clone()));
+    srv.route(
+        "/geth.tar.gz.minisig",
+        Reply::ok(crate::signature::tests::sign(&sk, &archive).into_bytes()),
+    );
+    srv.route("/bad.tar.gz", Reply::ok(archive.clone()));
+    srv.route(
+        "/bad.tar.gz.minisig",
+        Reply::ok(crate::signature::tests::sign(&sk, b"other").into_bytes()),
+    );
+    let mut s = fx.settings();
+    s.download.allow = true;
+    s.download.require_signature = true;
+    s.download.public_keys = vec![pk];
+    s.download.retries = 0;
+    s.download.progress = false;
+    s.download.ca_cert = Some(srv.ca_pem_file(fx.home.root()));
+    let mut m = fx.manager(s);
+    let info = |path: &str| {
+        InfoSource::Inline(serde_json::json!({
+            "binaries": {"any": format!("{}?checksum=sha256:{sum}", srv.url(path))}
+        }))
+    };
+    m.offer(UpgradePlan {
+        name: "v2".into(),
+        height: 5,
+        info: info("/geth.tar.gz"),
+        source: "upgrade-info".into(),
+    })
+    .unwrap();
+    m.offer(UpgradePlan {
+        name: "v3".into(),
+        height: 9,
+        info: info("/bad.tar.gz"),
+        source: "upgrade-info".into(),
+    })
+    .unwrap();
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    assert!(fx.home.upgrade_bin("v2", "geth").exists());
+    let marker = m.store().source_marker("v2").unwrap();
+    assert_eq!(marker.download_sha256, sum);
+    // the badly signed one fails to prepare and leaves nothing behind
+    for _ in 0..200 {
+        m.prepare_pending(&spec.args);
+        if matches!(
+            m.queue().get("v3").unwrap().prepare,
+            PrepareState::Failed { .. }
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    match &m.queue().get("v3").unwrap().prepare {
+        PrepareState::Failed {
+            reason, transient, ..
+        } => {
+            assert!(reason.contains("does not match"), "{reason}");
+            assert!(!transient);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!fx.home.upgrade_dir("v3").exists());
+    let names: Vec<_> = std::fs::read_dir(fx.home.upgrades_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["v2".to_string()]);
+    let p = m.due(Some(5)).unwrap();
+    m.apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert_eq!(fx.current(), "upgrades/v2");
+    // the second is due but was never prepared: the node keeps running v2
+    let p = m.due(Some(10)).unwrap();
+    assert!(matches!(
+        m.apply(&p, &node, &chain, &mut spec, Some(10))
+            .await
+            .unwrap(),
+        ApplyOutcome::Blocked { .. }
+    ));
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert!(node.is_running());
+}
+
+#[tokio::test]
+async fn downloads_off_means_no_fetch_and_a_clear_reason() {
+    let fx = Fx::new();
+    let mut m = fx.manager(fx.settings());
+    let srv = TestServer::http();
+    m.offer(UpgradePlan {
+        name: "v2".into(),
+        height: 5,
+        info: InfoSource::Inline(serde_json::json!({"binaries": {"any": srv.url("/g")}})),
+        source: "t".into(),
+    })
+    .unwrap();
+    let node = ScriptedNode::default();
+    let mut spec = fx.spec(&[]);
+    let p = m.due(Some(5)).unwrap();
+    match m
+        .apply(&p, &node, &TickingChain::default(), &mut spec, Some(5))
+        .await
+        .unwrap()
+    {
+        ApplyOutcome::Blocked { reason, .. } => {
+            assert!(reason.contains("allow_download_binaries"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(srv.hits("/g"), 0);
+}
