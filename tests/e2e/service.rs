@@ -442,3 +442,29 @@ fn supervisor_logs_as_json_or_not_at_all() {
         "{log}"
     );
 }
+
+#[test]
+fn upgrade_rollback_goes_through_a_running_daemon() {
+    let h = TestHome::new();
+    h.init_devnode("--sim.block-period 100ms --sim.quiet");
+    h.install_upgrade("v2", "v2.0.0", "--sim.block-period 100ms --sim.quiet");
+    let port = h.port.to_string();
+    h.ok(&["start", "--", "--http.port", &port]);
+    let at = head(h.port).expect("head") + 3;
+    h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{at}}}"#));
+    wait_for(Duration::from_secs(30), || {
+        client_version(h.port).filter(|v| v.contains("v2.0.0"))
+    })
+    .expect("upgraded to v2");
+    let out = h.ok(&["upgrade", "rollback"]);
+    assert!(out.contains("rolled back 'v2'"), "{out}");
+    assert_eq!(h.current(), std::path::Path::new("genesis"));
+    wait_for(Duration::from_secs(20), || {
+        client_version(h.port).filter(|v| v.contains("v1.0.0"))
+    })
+    .expect("v1 running again under the same supervisor");
+    let s = status_json(&h);
+    assert_eq!(s["supervisor"]["state"], "running");
+    assert_eq!(s["node"]["binary"], "genesis");
+    h.ok(&["stop"]);
+}

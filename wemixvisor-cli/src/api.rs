@@ -6,7 +6,9 @@
 //! - `GET /healthz`: 200 when the node runs, 503 otherwise;
 //! - `GET /api/v1/status`: the [`StatusReport`];
 //! - `POST /api/v1/node/restart`: restart the node (the supervisor stays);
-//! - `POST /api/v1/shutdown`: stop the node gracefully, then the supervisor.
+//! - `POST /api/v1/shutdown`: stop the node gracefully, then the supervisor;
+//! - `POST /api/v1/upgrade/rollback[?restore_data=true]`: roll the last
+//!   upgrade back, the node stopped and started around it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -30,6 +32,13 @@ pub enum Control {
     Restart(oneshot::Sender<Result<String, String>>),
     /// Stop the node and the supervisor; answers once the node is down.
     Shutdown(oneshot::Sender<Result<String, String>>),
+    /// Roll the last upgrade back (optionally with its data snapshot).
+    Rollback {
+        /// Also restore the pre-upgrade snapshot.
+        restore_data: bool,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<String, String>>,
+    },
 }
 
 #[derive(Clone)]
@@ -58,7 +67,7 @@ async fn healthz(State(s): State<ApiState>) -> (StatusCode, &'static str) {
 
 async fn ask(
     s: &ApiState,
-    make: fn(oneshot::Sender<Result<String, String>>) -> Control,
+    make: impl FnOnce(oneshot::Sender<Result<String, String>>) -> Control,
 ) -> (StatusCode, String) {
     let (tx, rx) = oneshot::channel();
     if s.control.send(make(tx)).await.is_err() {
@@ -85,6 +94,23 @@ async fn shutdown(State(s): State<ApiState>) -> (StatusCode, String) {
     ask(&s, Control::Shutdown).await
 }
 
+#[derive(serde::Deserialize)]
+struct RollbackQuery {
+    #[serde(default)]
+    restore_data: bool,
+}
+
+async fn rollback(
+    State(s): State<ApiState>,
+    axum::extract::Query(q): axum::extract::Query<RollbackQuery>,
+) -> (StatusCode, String) {
+    ask(&s, |reply| Control::Rollback {
+        restore_data: q.restore_data,
+        reply,
+    })
+    .await
+}
+
 /// Binds the socket (replacing a stale one: the caller holds the pid lock,
 /// so no live supervisor owns it) and serves the API until the task ends.
 pub fn serve(
@@ -102,6 +128,7 @@ pub fn serve(
         .route("/api/v1/status", get(get_status))
         .route("/api/v1/node/restart", post(restart))
         .route("/api/v1/shutdown", post(shutdown))
+        .route("/api/v1/upgrade/rollback", post(rollback))
         .with_state(ApiState { status, control });
     Ok(tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

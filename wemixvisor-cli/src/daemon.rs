@@ -36,6 +36,8 @@ use crate::api::{self, Control};
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// Per-call timeout of the node's RPC.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+/// With no upgrade pending, the head is read this often.
+const IDLE_HEAD_EVERY: Duration = Duration::from_secs(5);
 /// Health checks do not count against a node younger than this.
 const STARTUP_GRACE: Duration = Duration::from_secs(30);
 
@@ -254,6 +256,7 @@ struct Supervisor {
     client_version: Option<String>,
     /// The exit of the latest run was dealt with; wait for the next start.
     exit_handled: bool,
+    last_head_poll: Option<Instant>,
 }
 
 async fn supervise(
@@ -332,6 +335,7 @@ async fn supervise(
         last_exit: None,
         client_version: None,
         exit_handled: false,
+        last_head_poll: None,
     };
     let started_at = now_rfc3339();
     if let Ok(mut r) = report.write() {
@@ -395,6 +399,7 @@ async fn supervise(
             sig = signals.recv() => {
                 if sig.is_shutdown() {
                     tracing::info!(signal = sig.name(), "stopping the node and exiting");
+                    sup.read_head().await;
                     let exit = sup.node.stop().await?;
                     break exit.map(|e| e.wrapper_code()).unwrap_or(0);
                 }
@@ -416,8 +421,13 @@ async fn supervise(
                         let r = sup.restart_node("asked through the API").await;
                         let _ = reply.send(r.map_err(|e| format!("{e:#}")));
                     }
+                    Control::Rollback { restore_data, reply } => {
+                        let r = sup.rollback(restore_data).await;
+                        let _ = reply.send(r.map_err(|e| format!("{e:#}")));
+                    }
                     Control::Shutdown(reply) => {
                         tracing::info!("stop requested; stopping the node and exiting");
+                        sup.read_head().await;
                         let exit = sup.node.stop().await;
                         let code = match &exit {
                             Ok(e) => e.map(|e| e.wrapper_code()).unwrap_or(0),
@@ -454,6 +464,9 @@ async fn supervise(
                 }
             }
             _ = tick.tick() => {
+                if sup.idle_tick() {
+                    continue;
+                }
                 sup.poll_head().await;
                 sup.manager.prepare_pending(&sup.spec.args);
                 if let Some(code) = sup.upgrade_if_due().await? {
@@ -492,6 +505,34 @@ impl Supervisor {
         ))
     }
 
+    async fn rollback(&mut self, restore_data: bool) -> anyhow::Result<String> {
+        self.restart_at = None;
+        let entry = self
+            .manager
+            .rollback(
+                &self.node,
+                &mut self.spec,
+                restore_data,
+                "operator ran `wemixvisor upgrade rollback`",
+            )
+            .await?;
+        if self.node.pid().is_none() {
+            self.start_node().await?;
+        } else {
+            self.exit_handled = false;
+            self.health.reset();
+            self.head_origin = None;
+            self.client_version = None;
+        }
+        self.write_status(true);
+        Ok(format!(
+            "rolled back '{}': current -> {}; node running (pid {})",
+            entry.name,
+            entry.to.as_deref().unwrap_or("genesis"),
+            self.node.pid().map(|p| p.to_string()).unwrap_or_default()
+        ))
+    }
+
     fn ingest_trigger_file(&mut self) {
         match read_upgrade_info(&self.home.upgrade_info_file()) {
             Ok(Some(info)) => {
@@ -511,11 +552,39 @@ impl Supervisor {
         }
     }
 
+    /// True for a tick with nothing to do: no upgrade pending (the queue
+    /// file is checked for plans added by the CLI) and the head read less
+    /// than [`IDLE_HEAD_EVERY`] ago. Keeps an idle supervisor near zero CPU.
+    fn idle_tick(&mut self) -> bool {
+        self.manager.refresh();
+        self.manager.queue().next_pending().is_none()
+            && self.head.is_some()
+            && self.restart_at.is_none()
+            && self
+                .last_head_poll
+                .is_some_and(|t| t.elapsed() < IDLE_HEAD_EVERY)
+    }
+
+    /// Reads the head every tick while an upgrade waits for its height;
+    /// otherwise every [`IDLE_HEAD_EVERY`], which is all `status` needs and
+    /// keeps an idle supervisor cheap. (The head is read once more right
+    /// before a requested stop, so the start-up check has a fresh one.)
     async fn poll_head(&mut self) {
+        let idle = self.manager.queue().next_pending().is_none()
+            && self.head.is_some()
+            && self
+                .last_head_poll
+                .is_some_and(|t| t.elapsed() < IDLE_HEAD_EVERY);
+        if !idle {
+            self.read_head().await;
+        }
+    }
+
+    async fn read_head(&mut self) {
         if self.node.pid().is_none() {
             return;
         }
-
+        self.last_head_poll = Some(Instant::now());
         match self.chain.block_number().await {
             Ok(h) => {
                 self.head = Some(h);

@@ -86,6 +86,13 @@ pub struct UpgradeSection {
     pub verify_timeout: Duration,
     /// Time limit of one hook run.
     pub hook_timeout: Duration,
+    /// On a rollback, also restore the pre-upgrade data snapshot.
+    pub rollback_restore_data: bool,
+    /// An extra pre-upgrade hook run before `scripts/pre-upgrade`.
+    pub custom_pre_upgrade: Option<PathBuf>,
+    /// Flag renames (`--old=--new`) applied to the node's arguments for a new
+    /// binary, on top of the built-in geth renames.
+    pub flag_migrations: Vec<String>,
 }
 
 /// `[download]`: fetching upgrade binaries.
@@ -101,6 +108,8 @@ pub struct DownloadSection {
     pub public_keys: Vec<String>,
     /// Hosts downloads may come from; empty = any.
     pub allowed_hosts: Vec<String>,
+    /// Extra CA certificate (PEM) trusted for downloads, e.g. a private mirror's.
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `[backup]`: snapshots of the chain data.
@@ -238,6 +247,9 @@ impl Default for UpgradeSection {
             unsafe_skip_backup: false,
             verify_timeout: Duration::from_secs(120),
             hook_timeout: Duration::from_secs(600),
+            rollback_restore_data: false,
+            custom_pre_upgrade: None,
+            flag_migrations: Vec::new(),
         }
     }
 }
@@ -250,6 +262,7 @@ impl Default for DownloadSection {
             require_signature: false,
             public_keys: Vec::new(),
             allowed_hosts: Vec::new(),
+            ca_cert: None,
         }
     }
 }

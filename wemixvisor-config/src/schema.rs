@@ -170,6 +170,12 @@ pub static KEYS: &[KeySpec] = &[
     key!(upgrade.hook_timeout, Kind::Duration, env: [], reload: false,
         doc: "Time limit of one run of a pre- or post-upgrade hook."),
     // [download]
+    key!(upgrade.rollback_restore_data, Kind::Bool, env: ["WEMIXVISOR_ROLLBACK_RESTORE_DATA"], reload: false,
+        doc: "When an upgrade is rolled back, also put back the chain data snapshot taken\nbefore it (needs backups on)."),
+    key!(upgrade.custom_pre_upgrade, Kind::OptStr, env: ["WEMIXVISOR_CUSTOM_PREUPGRADE", "COSMOVISOR_CUSTOM_PREUPGRADE"], reload: false,
+        doc: "An extra pre-upgrade hook (absolute, or relative to wemixvisor/), run before\nwemixvisor/scripts/pre-upgrade with the same environment and exit codes; \"\" = none."),
+    key!(upgrade.flag_migrations, Kind::List, env: [], reload: false,
+        doc: "Flag renames \"--old=--new\" applied to the node's arguments for a new binary,\non top of the built-in geth renames (--rpc -> --http, --rpcport -> --http.port, ...)."),
     key!(download.allow_download_binaries, Kind::Bool, env: ["DAEMON_ALLOW_DOWNLOAD_BINARIES"], reload: false,
         doc: "Download binaries named in upgrade info when they are not already in\nwemixvisor/upgrades/<name>/bin/."),
     key!(download.must_have_checksum, Kind::Bool, env: ["DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM"], reload: false,
@@ -180,6 +186,8 @@ pub static KEYS: &[KeySpec] = &[
         doc: "Trusted minisign public keys (the base64 line starting with \"RW\")."),
     key!(download.allowed_hosts, Kind::List, env: [], reload: false,
         doc: "Hosts binaries may be downloaded from (\"github.com\", \"*.example.com\");\nempty = any host."),
+    key!(download.ca_cert, Kind::OptStr, env: ["WEMIXVISOR_DOWNLOAD_CA_CERT"], reload: false,
+        doc: "Extra CA certificate (PEM file, absolute or relative to the home) trusted for\ndownloads, e.g. a private mirror's; \"\" = the system roots only."),
     // [backup]
     key!(backup.enabled, Kind::Bool, env: [], reload: false,
         doc: "Take a snapshot of chain-data before each upgrade."),

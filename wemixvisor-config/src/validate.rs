@@ -447,6 +447,30 @@ pub(crate) fn check_config(c: &Config, home: &Home) -> Vec<Problem> {
             out.push(Problem::error("api.token_file", e));
         }
     }
+    for (key, path) in [
+        ("upgrade.custom_pre_upgrade", &c.upgrade.custom_pre_upgrade),
+        ("download.ca_cert", &c.download.ca_cert),
+    ] {
+        if let Some(p) = path {
+            if let Err(e) = check_home_path(p, home) {
+                out.push(Problem::error(key, e));
+            }
+        }
+    }
+    for m in &c.upgrade.flag_migrations {
+        let ok = m.split_once('=').is_some_and(|(old, new)| {
+            old.starts_with('-') && new.starts_with('-') && old.len() > 1 && new.len() > 1
+        });
+        if !ok {
+            out.push(
+                Problem::error(
+                    "upgrade.flag_migrations",
+                    format!("\"{m}\" is not a flag rename of the form --old=--new"),
+                )
+                .with_help("e.g. flag_migrations = [\"--rpcport=--http.port\"]"),
+            );
+        }
+    }
 
     if !is_log_filter(&c.log.level) {
         out.push(Problem::error(

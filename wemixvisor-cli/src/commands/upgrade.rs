@@ -30,17 +30,8 @@ use wemixvisor_upgrade::{
 use crate::context::env_var;
 use crate::exit::bad_input;
 
-/// Environment variable: PEM file of an extra CA to trust for downloads.
-pub const ENV_CA_CERT: &str = "WEMIXVISOR_DOWNLOAD_CA_CERT";
-/// Environment variable: also restore the pre-upgrade snapshot on an automatic rollback.
-pub const ENV_ROLLBACK_RESTORE_DATA: &str = "WEMIXVISOR_ROLLBACK_RESTORE_DATA";
-/// Environment variables: an extra pre-upgrade hook (path relative to `wemixvisor/`).
-pub const ENV_CUSTOM_PREUPGRADE: [&str; 2] = [
-    "WEMIXVISOR_CUSTOM_PREUPGRADE",
-    "COSMOVISOR_CUSTOM_PREUPGRADE",
-];
 /// Environment variable: flag renames `--old=--new,...` (added before the
-/// built-in geth renames), or `none` to turn the built-in ones off.
+/// configured and built-in renames), or `none` to turn all of them off.
 pub const ENV_FLAG_MIGRATIONS: &str = "WEMIXVISOR_FLAG_MIGRATIONS";
 
 /// `wemixvisor upgrade` subcommands.
@@ -101,20 +92,10 @@ pub enum UpgradeCmd {
     },
 }
 
-fn parse_bool(var: &str, v: &str) -> anyhow::Result<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(bad_input(format!(
-            "{var}='{v}' is not a boolean\nhelp: set {var} to true or false"
-        ))),
-    }
-}
-
-/// The pipeline settings from the configuration, plus the keys the
-/// configuration has no place for yet, read from the environment through
-/// `env`: [`ENV_CA_CERT`], [`ENV_ROLLBACK_RESTORE_DATA`],
-/// [`ENV_CUSTOM_PREUPGRADE`], [`ENV_FLAG_MIGRATIONS`].
+/// The pipeline settings from the configuration (whose env overlay already
+/// covers `WEMIXVISOR_DOWNLOAD_CA_CERT`, `WEMIXVISOR_ROLLBACK_RESTORE_DATA`
+/// and `COSMOVISOR_CUSTOM_PREUPGRADE`), plus [`ENV_FLAG_MIGRATIONS`] read
+/// through `env`.
 pub fn settings_with(
     config: &Config,
     env: impl Fn(&str) -> Option<String>,
@@ -125,24 +106,29 @@ pub fn settings_with(
         preupgrade_max_retries: config.upgrade.preupgrade_max_retries,
         verify_timeout: config.upgrade.verify_timeout,
         hook_timeout: config.upgrade.hook_timeout,
+        rollback_restore_data: config.upgrade.rollback_restore_data,
+        custom_pre_upgrade: config.upgrade.custom_pre_upgrade.clone(),
         download: DownloadSettings {
             allow: config.download.allow_download_binaries,
             must_have_checksum: config.download.must_have_checksum,
             require_signature: config.download.require_signature,
             public_keys: config.download.public_keys.clone(),
             allowed_hosts: config.download.allowed_hosts.clone(),
-            ca_cert: env(ENV_CA_CERT).map(PathBuf::from),
+            ca_cert: config.download.ca_cert.clone(),
             ..DownloadSettings::default()
         },
         ..UpgradeSettings::default()
     };
-    if let Some(v) = env(ENV_ROLLBACK_RESTORE_DATA) {
-        s.rollback_restore_data = parse_bool(ENV_ROLLBACK_RESTORE_DATA, &v)?;
+    if !config.upgrade.flag_migrations.is_empty() {
+        let mut own = FlagMigration::parse_list(&config.upgrade.flag_migrations.join(","))
+            .map_err(|e| {
+                bad_input(format!(
+                    "upgrade.flag_migrations: {e}\nhelp: e.g. flag_migrations = [\"--rpcport=--http.port\"]"
+                ))
+            })?;
+        own.append(&mut s.flag_migrations);
+        s.flag_migrations = own;
     }
-    s.custom_pre_upgrade = ENV_CUSTOM_PREUPGRADE
-        .iter()
-        .find_map(|k| env(k))
-        .map(PathBuf::from);
     if let Some(v) = env(ENV_FLAG_MIGRATIONS) {
         if v.trim().eq_ignore_ascii_case("none") {
             s.flag_migrations.clear();
@@ -529,11 +515,25 @@ fn cancel(home: &Home, config: &Config, name: &str) -> anyhow::Result<ExitCode> 
 }
 
 fn rollback(home: &Home, config: &Config, restore_data: bool) -> anyhow::Result<ExitCode> {
-    if let Some(pid) = supervisor_pid(home) {
-        return Err(anyhow!(
-            "wemixvisor (pid {pid}) is supervising '{}'; a rollback must go through it or wait until it stops\nhelp: stop it with `wemixvisor stop` (or end `wemixvisor run`), run `wemixvisor upgrade rollback` again, then start it",
-            home.root().display()
-        ));
+    if supervisor_pid(home).is_some() {
+        // The running supervisor owns the node: it stops it, rolls back and
+        // starts the previous binary.
+        let path = format!("/api/v1/upgrade/rollback?restore_data={restore_data}");
+        match crate::api::request_blocking(&home.socket_file(), "POST", &path)? {
+            Some((200, body)) => {
+                println!("{}", body.trim());
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some((code, body)) => {
+                return Err(anyhow!("rollback failed ({code}): {}", body.trim()));
+            }
+            None => {
+                return Err(anyhow!(
+                    "a supervisor runs on '{}' but does not answer on its socket\nhelp: stop it, then run `wemixvisor upgrade rollback` again",
+                    home.root().display()
+                ))
+            }
+        }
     }
     if let Some(pid) = std::fs::read_to_string(home.node_pid_file())
         .ok()
@@ -594,13 +594,11 @@ mod tests {
         c.download.allow_download_binaries = true;
         c.backup.enabled = false;
         c.upgrade.verify_timeout = Duration::from_secs(9);
-        let env = |k: &str| match k {
-            ENV_CA_CERT => Some("/ca.pem".to_string()),
-            ENV_ROLLBACK_RESTORE_DATA => Some("true".to_string()),
-            "COSMOVISOR_CUSTOM_PREUPGRADE" => Some("scripts/custom".to_string()),
-            ENV_FLAG_MIGRATIONS => Some("--nousb=--usb".to_string()),
-            _ => None,
-        };
+        c.upgrade.rollback_restore_data = true;
+        c.upgrade.custom_pre_upgrade = Some("scripts/custom".into());
+        c.upgrade.flag_migrations = vec!["--old=--new".into()];
+        c.download.ca_cert = Some("/ca.pem".into());
+        let env = |k: &str| (k == ENV_FLAG_MIGRATIONS).then(|| "--nousb=--usb".to_string());
         let s = settings_with(&c, env).unwrap();
         assert!(s.download.allow && s.skip_backup && s.rollback_restore_data);
         assert_eq!(s.verify_timeout, Duration::from_secs(9));
@@ -609,14 +607,16 @@ mod tests {
             s.custom_pre_upgrade.as_deref(),
             Some(Path::new("scripts/custom"))
         );
+        // env first, then the configured ones, then the built-in geth renames
         assert_eq!(s.flag_migrations[0], FlagMigration::new("nousb", "usb"));
+        assert_eq!(s.flag_migrations[1], FlagMigration::new("old", "new"));
         assert!(s.flag_migrations.iter().any(|m| m.from == "rpc"));
         let none = |k: &str| (k == ENV_FLAG_MIGRATIONS).then(|| "none".to_string());
         assert!(settings_with(&c, none).unwrap().flag_migrations.is_empty());
-        let bad = |k: &str| (k == ENV_ROLLBACK_RESTORE_DATA).then(|| "maybe".to_string());
-        let e = settings_with(&c, bad).unwrap_err().to_string();
+        c.upgrade.flag_migrations = vec!["nonsense".into()];
+        let e = settings_with(&c, |_| None).unwrap_err().to_string();
         assert!(
-            e.contains(ENV_ROLLBACK_RESTORE_DATA) && e.contains("help:"),
+            e.contains("upgrade.flag_migrations") && e.contains("help:"),
             "{e}"
         );
     }
