@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{anyhow, Context as _};
 use tokio::sync::mpsc;
 use wemixvisor_config::{build_argv, Config, NodeOptions};
-use wemixvisor_core::atomic::{create_dir_private, write_atomic};
+use wemixvisor_core::atomic::{create_dir_private, write_json_atomic};
 use wemixvisor_core::lock::{pid_alive, PidLock};
 use wemixvisor_core::{
     ChainClient, CoreError, DataBackup, ExitInfo, HealthEntry, Home, LaunchSpec, NodeProcess,
@@ -833,17 +833,12 @@ impl Supervisor {
         {
             return;
         }
-        let body = match self.report.read() {
-            Ok(r) => serde_json::to_vec_pretty(&*r),
+        let report = match self.report.read() {
+            Ok(r) => r.clone(),
             Err(_) => return,
         };
-        match body {
-            Ok(body) => {
-                if let Err(e) = write_atomic(&self.home.status_file(), &body, 0o600) {
-                    tracing::warn!(error = %e, "cannot write status file");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot encode status"),
+        if let Err(e) = write_json_atomic(&self.home.status_file(), &report, 0o600) {
+            tracing::warn!(error = %e, "cannot write status file");
         }
         self.status_written = Some(Instant::now());
     }

@@ -70,6 +70,22 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), CoreError
     result
 }
 
+/// Serialises `value` as pretty JSON and writes it atomically with `mode`,
+/// creating the parent directory (0700) if needed. The state files
+/// (queue, journal, caches, status) all go through here.
+pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+    mode: u32,
+) -> Result<(), CoreError> {
+    let body = serde_json::to_vec_pretty(value)
+        .map_err(|e| CoreError::io("encode JSON for", path, std::io::Error::other(e)))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir_private(dir)?;
+    }
+    write_atomic(path, &body, mode)
+}
+
 /// Points the symlink `link` at `target` (normally a relative path such as
 /// `upgrades/v2`) by creating a new link beside it and renaming it over the
 /// old one, so `link` exists and is valid at every instant.
@@ -147,6 +163,17 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn json_is_written_with_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new/state.json");
+        write_json_atomic(&p, &serde_json::json!({"a": 1}), 0o600).unwrap();
+        let back: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        assert_eq!(back["a"], 1);
+        let parent = fs::metadata(p.parent().unwrap()).unwrap();
+        assert_eq!(parent.permissions().mode() & 0o777, 0o700);
     }
 
     #[test]

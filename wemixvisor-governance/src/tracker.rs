@@ -591,14 +591,7 @@ impl GovTracker {
     }
 
     fn save(&self) -> Result<(), GovernanceError> {
-        let body = serde_json::to_vec_pretty(&self.cache).map_err(|e| GovernanceError::Cache {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        if let Some(dir) = self.path.parent() {
-            atomic::create_dir_private(dir)?;
-        }
-        atomic::write_atomic(&self.path, &body, atomic::SECRET_MODE)?;
+        atomic::write_json_atomic(&self.path, &self.cache, atomic::SECRET_MODE)?;
         Ok(())
     }
 }

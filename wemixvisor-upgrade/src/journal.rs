@@ -198,14 +198,7 @@ impl Journal {
             let drop = self.history.len() - HISTORY_MAX;
             self.history.drain(..drop);
         }
-        let body = serde_json::to_vec_pretty(self).map_err(|e| UpgradeError::BadJournal {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        if let Some(dir) = self.path.parent() {
-            atomic::create_dir_private(dir)?;
-        }
-        atomic::write_atomic(&self.path, &body, atomic::SECRET_MODE)?;
+        atomic::write_json_atomic(&self.path, self, atomic::SECRET_MODE)?;
         Ok(())
     }
 

@@ -284,14 +284,7 @@ impl UpgradeQueue {
             version: 1,
             plans: self.plans.clone(),
         };
-        let body = serde_json::to_vec_pretty(&f).map_err(|e| UpgradeError::BadQueue {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        if let Some(dir) = self.path.parent() {
-            atomic::create_dir_private(dir)?;
-        }
-        atomic::write_atomic(&self.path, &body, atomic::SECRET_MODE)?;
+        atomic::write_json_atomic(&self.path, &f, atomic::SECRET_MODE)?;
         self.stamp = stamp(&self.path);
         Ok(())
     }

@@ -269,9 +269,7 @@ impl<F: FileSystem> BinaryStore<F> {
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| UpgradeError::io("chmod", &bin, e))?;
         let marker_path = tree.join(SOURCE_MARKER);
-        let body = serde_json::to_vec_pretty(marker)
-            .map_err(|e| CoreError::io("encode", &marker_path, std::io::Error::other(e)))?;
-        atomic::write_atomic(&marker_path, &body, atomic::SECRET_MODE)?;
+        atomic::write_json_atomic(&marker_path, marker, atomic::SECRET_MODE)?;
         // Keep the plan recorded beside an earlier copy, if any.
         let target = self.home.upgrade_dir(name);
         let old_info = target.join("upgrade-info.json");
