@@ -297,31 +297,9 @@ mod tests {
         v.iter().map(|x| x.to_string()).collect()
     }
 
-    /// A fake geth: `--help` lists `flags`; any other flag given (with
-    /// `--version` anywhere) fails the way geth does.
     fn fake_geth(dir: &Path, name: &str, flags: &[&str]) -> std::path::PathBuf {
         let p = dir.join(name);
-        let help: String = flags
-            .iter()
-            .map(|f| format!("   --{f} value                 usage of {f}\\n"))
-            .collect();
-        let known = flags.join(" ");
-        let body = format!(
-            r#"#!/bin/sh
-case " $* " in *" --help "*) printf 'GLOBAL OPTIONS:\n{help}   --help, -h   show help\n'; exit 0;; esac
-for a in "$@"; do
-  case "$a" in
-    --version) ;;
-    -*) n="${{a#-}}"; n="${{n#-}}"; n="${{n%%=*}}"; ok=0
-        for k in {known}; do [ "$k" = "$n" ] && ok=1; done
-        [ $ok = 1 ] || {{ echo "flag provided but not defined: -$n" >&2; exit 1; }};;
-  esac
-done
-echo "Geth version 1.0"
-"#
-        );
-        std::fs::write(&p, body).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::testing::fake_geth(&p, flags);
         p
     }
 
