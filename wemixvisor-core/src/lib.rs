@@ -46,7 +46,10 @@ pub use status::{
     ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport, SupervisorStatus,
     UpgradeStatus, STATUS_SCHEMA,
 };
-pub use traits::{ChainClient, DataBackup, FileSystem, NodeProcess, OsFs, SnapshotRef, SyncStatus};
+pub use traits::{
+    AlwaysAllow, ChainClient, DataBackup, FileSystem, HaltGuard, HaltReason, HaltVerdict,
+    NodeProcess, OsFs, SnapshotRef, SyncStatus,
+};
 pub use types::{ExitInfo, LaunchSpec, NodeState, UpgradePlan};
 pub use upgrade_info::{
     binaries_from_info, checksum_from_url, validate_upgrade_name, BinarySource, Checksum,

@@ -138,3 +138,83 @@ pub trait DataBackup: Send + Sync {
     /// Restores the snapshot `id` over `chain-data/` (atomic swap).
     fn restore(&self, id: &str) -> Result<(), CoreError>;
 }
+
+/// Why the supervisor is about to take the node down on its own initiative
+/// (a halt the chain has not coordinated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HaltReason {
+    /// A failing health check asks for a restart.
+    HealthRestart,
+    /// An operator asked for a restart (CLI or API).
+    OperatorRestart,
+    /// An operator asked for a stop (CLI or API).
+    OperatorStop,
+    /// An upgrade with no activation height (height 0: "now").
+    UpgradeWithoutHeight,
+    /// An operator asked for a rollback of the last upgrade.
+    ManualRollback,
+}
+
+impl HaltReason {
+    /// Short human text for logs and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HaltReason::HealthRestart => "health restart",
+            HaltReason::OperatorRestart => "restart",
+            HaltReason::OperatorStop => "stop",
+            HaltReason::UpgradeWithoutHeight => "upgrade without a height",
+            HaltReason::ManualRollback => "rollback",
+        }
+    }
+}
+
+/// A [`HaltGuard`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum HaltVerdict {
+    /// Halting now costs the network nothing it cannot afford (this node is
+    /// not a validator, or enough others are active, or the chain cannot
+    /// tell and `detail` says so).
+    Allow {
+        /// Why, for the log.
+        detail: String,
+    },
+    /// Halting now would leave fewer than `quorum` active validators.
+    Wait {
+        /// Validators that sealed recently, this node included.
+        active: usize,
+        /// Active validators BFT needs: ⌊2n/3⌋+1.
+        quorum: usize,
+        /// Size of the validator set.
+        validators: usize,
+        /// One line for status, log and event.
+        reason: String,
+    },
+}
+
+/// May this node halt now without costing the network its quorum?
+///
+/// Asked before every halt the chain has not coordinated (health restarts,
+/// operator restarts and stops, upgrades without a height, manual
+/// rollbacks); never for an upgrade at its scheduled height, where every
+/// validator halts together. Implemented from `istanbul_*` by
+/// `wemixvisor-governance`.
+#[async_trait]
+pub trait HaltGuard: Send + Sync {
+    /// The verdict for a halt of the given kind, now.
+    async fn may_halt(&self, reason: HaltReason) -> HaltVerdict;
+}
+
+/// A [`HaltGuard`] that always allows (full nodes, or the guard disabled).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AlwaysAllow;
+
+#[async_trait]
+impl HaltGuard for AlwaysAllow {
+    async fn may_halt(&self, _reason: HaltReason) -> HaltVerdict {
+        HaltVerdict::Allow {
+            detail: "quorum guard disabled".into(),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The wemixvisor supervisor, usable without the CLI.
+//!
+//! This crate owns the one event loop that keeps a Wemix node alive and
+//! upgrades it, and the only way to change it while it runs:
+//!
+//! - [`SupervisorHandle`]: a cloneable handle with systemctl-like verbs
+//!   (status, restart, stop, reload, upgrade add/plan/cancel/rollback,
+//!   backup create) and [`SupervisorHandle::subscribe`] for the typed event
+//!   stream;
+//! - [`Event`] / [`EventRecord`]: everything the loop does or sees, in one
+//!   `broadcast` stream that the status file, the log, the audit log, the
+//!   HTTP API, the metrics and the alerts consume.
+//!
+//! # Theory of operation
+//! One task owns the node ([`wemixvisor_core::NodeProcess`]), the chain
+//! client ([`wemixvisor_core::ChainClient`]) and the quorum guard
+//! ([`wemixvisor_core::HaltGuard`]); it `select!`s over signals, the node's
+//! exit, timers, the upgrade trigger and the handle's command queue. Each
+//! arm calls one named method, an error in an arm is logged, shown in the
+//! status and published as an event, and never ends the loop.
+
+pub mod event;
+pub mod handle;
+
+pub use event::{Actor, Event, EventRecord};
+pub use handle::{Command, ControlError, ControlResult, SupervisorHandle};
