@@ -135,6 +135,69 @@ pub fn copy_atomic(from: &Path, to: &Path, mode: u32) -> Result<u64, CoreError> 
     result
 }
 
+/// What [`read_bounded_regular`] found at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundedRead {
+    /// Nothing there.
+    Missing,
+    /// The whole content of a regular file of at most `max` bytes.
+    Data(Vec<u8>),
+    /// Something that is not a regular file (FIFO, device, directory,
+    /// socket, symbolic link); it was not read.
+    NotRegular,
+    /// A regular file larger than `max` bytes; only its size was looked at.
+    TooLarge {
+        /// Its size, or at least `max + 1` when it grew while read.
+        size: u64,
+    },
+}
+
+/// Reads `path` only if it is a regular file of at most `max` bytes, without
+/// ever blocking on it: it is opened `O_NONBLOCK | O_NOFOLLOW` (a FIFO, a
+/// device such as `/dev/zero` or a symbolic link is refused before any
+/// read), checked with `fstat` on the open descriptor, and read with a hard
+/// limit of `max + 1` bytes.
+pub fn read_bounded_regular(path: &Path, max: u64) -> Result<BoundedRead, CoreError> {
+    use std::io::Read;
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BoundedRead::Missing),
+        // O_NOFOLLOW on a symbolic link.
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Ok(BoundedRead::NotRegular)
+        }
+        // O_NONBLOCK on a FIFO without a writer opens; on some systems a
+        // device or socket refuses instead.
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => {
+            return Ok(BoundedRead::NotRegular)
+        }
+        Err(e) => return Err(CoreError::io("open", path, e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| CoreError::io("stat", path, e))?;
+    if !meta.file_type().is_file() {
+        return Ok(BoundedRead::NotRegular);
+    }
+    if meta.len() > max {
+        return Ok(BoundedRead::TooLarge { size: meta.len() });
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| CoreError::io("read", path, e))?;
+    if buf.len() as u64 > max {
+        return Ok(BoundedRead::TooLarge {
+            size: buf.len() as u64,
+        });
+    }
+    Ok(BoundedRead::Data(buf))
+}
+
 /// True when `path` is a regular file with an execute bit set.
 pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path)
@@ -201,6 +264,45 @@ mod tests {
             .filter(|n| n.contains(".tmp-"))
             .collect();
         assert!(stray.is_empty(), "{stray:?}");
+    }
+
+    #[test]
+    fn bounded_read_takes_small_regular_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        fs::write(&f, b"hello").unwrap();
+        assert_eq!(
+            read_bounded_regular(&f, 64).unwrap(),
+            BoundedRead::Data(b"hello".to_vec())
+        );
+        assert_eq!(
+            read_bounded_regular(&f, 4).unwrap(),
+            BoundedRead::TooLarge { size: 5 }
+        );
+        assert_eq!(
+            read_bounded_regular(&dir.path().join("none"), 64).unwrap(),
+            BoundedRead::Missing
+        );
+        let link = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert_eq!(
+            read_bounded_regular(&link, 64).unwrap(),
+            BoundedRead::NotRegular
+        );
+        assert_eq!(
+            read_bounded_regular(Path::new("/dev/zero"), 64).unwrap(),
+            BoundedRead::NotRegular
+        );
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(
+            read_bounded_regular(&fifo, 64).unwrap(),
+            BoundedRead::NotRegular
+        );
+        assert_eq!(
+            read_bounded_regular(dir.path(), 64).unwrap(),
+            BoundedRead::NotRegular
+        );
     }
 
     #[test]

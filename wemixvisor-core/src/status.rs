@@ -44,6 +44,16 @@ pub struct SupervisorStatus {
     pub started_at: Option<String>,
     /// Why it is in `failed`, if it is.
     pub error: Option<String>,
+    /// The last error of one of the loop's arms (the loop went on), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// A halt waiting for the quorum guard: what, and why it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt_waiting: Option<String>,
+    /// Configuration keys changed in the files but not in effect yet, each
+    /// as `key (applies at ...)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_config: Vec<String>,
 }
 
 /// The node part.

@@ -55,6 +55,22 @@ pub trait NodeProcess: Send + Sync {
     fn pid(&self) -> Option<u32>;
     /// Current state.
     fn state(&self) -> NodeState;
+    /// How long the current run has been up; `None` when nothing runs.
+    fn uptime(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// How long the last finished run lasted.
+    fn last_run_duration(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Number of starts after the first one.
+    fn restarts(&self) -> u32 {
+        0
+    }
+    /// Sets the state shown by `status` (e.g. [`NodeState::Upgrading`]
+    /// during a switch-over); implementations that derive their state
+    /// from the process may ignore it.
+    fn set_state(&self, _state: NodeState) {}
 }
 
 /// Filesystem operations whose atomicity the upgrade path depends on.

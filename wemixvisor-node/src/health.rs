@@ -105,7 +105,11 @@ impl HealthMonitor {
         match chain.block_number().await {
             Ok(h) => {
                 self.record("rpc", true, format!("head {h}"), true);
-                let stall_after = s.block_period * s.stall_blocks.max(1);
+                // Saturating: a period of "500000000000years" must not overflow.
+                let stall_after = s
+                    .block_period
+                    .checked_mul(s.stall_blocks.max(1))
+                    .unwrap_or(Duration::MAX);
                 let (ok, detail) = match self.last_head {
                     Some((prev, since)) if h <= prev => {
                         let idle = now.saturating_duration_since(since);
@@ -223,6 +227,20 @@ mod tests {
         assert_eq!(m.check(&chain, t0 + Duration::from_secs(7)).await, None);
         let why = m.check(&chain, t0 + Duration::from_secs(8)).await.unwrap();
         assert!(why.contains("'rpc'"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn a_huge_block_period_does_not_overflow() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = settings(d.path());
+        s.block_period = humantime::parse_duration("500000000000years").unwrap();
+        let mut m = HealthMonitor::new(s);
+        let chain = FakeChain::at(1);
+        let t0 = Instant::now();
+        assert_eq!(m.check(&chain, t0).await, None);
+        assert_eq!(m.check(&chain, t0 + Duration::from_secs(5)).await, None);
+        let head = m.results().iter().find(|r| r.name == "head").unwrap();
+        assert!(head.ok, "{head:?}");
     }
 
     #[tokio::test]

@@ -15,7 +15,12 @@
 //!   exponential backoff, give up after too many crashes in a window;
 //! - [`HealthMonitor`]: RPC, head progress, peers, sync and free disk, with
 //!   the consecutive failures that may justify a restart;
-//! - [`signals`]: the signals a foreground supervisor acts on.
+//! - [`signals`]: the signals a foreground supervisor acts on;
+//! - [`orphan`]: recognising (on Linux and macOS) and gracefully stopping a
+//!   node an earlier supervisor left running.
+//!
+//! Dropping a [`GethProcess`] never kills the node: a node that outlives its
+//! supervisor is left running and stopped gracefully by the next one.
 //!
 //! # Theory of operation
 //! One tokio task owns each spawned child and waits on it; when it exits the
@@ -29,6 +34,7 @@
 mod error;
 pub mod health;
 mod logs;
+pub mod orphan;
 mod process;
 pub mod restart;
 pub mod signals;
@@ -36,6 +42,7 @@ pub mod signals;
 pub use error::NodeRunError;
 pub use health::{CheckResult, HealthMonitor, HealthSettings};
 pub use logs::LogCapture;
+pub use orphan::{find_orphan, stop_orphaned_node, NodePidRecord, Orphan, OrphanError};
 pub use process::{GethProcess, ProcessOptions};
 pub use restart::{RestartDecision, RestartPolicy, RestartTracker};
 

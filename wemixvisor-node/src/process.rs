@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use process_wrap::tokio::{KillOnDrop, ProcessGroup, TokioCommandWrap};
+use process_wrap::tokio::{ProcessGroup, TokioCommandWrap};
 use tokio::sync::watch;
 use wemixvisor_core::{atomic, ExitInfo, LaunchSpec, NodeError, NodeProcess, NodeState};
 
@@ -92,26 +92,6 @@ impl GethProcess {
     fn lock(&self) -> MutexGuard<'_, Shared> {
         // A panic while holding this lock leaves plain data behind; keep going.
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Sets the state shown by `status` (e.g. `Upgrading` during a switch).
-    pub fn set_state(&self, state: NodeState) {
-        self.lock().state = state;
-    }
-
-    /// How long the current run has been up.
-    pub fn uptime(&self) -> Option<Duration> {
-        self.lock().run.as_ref().map(|r| r.started.elapsed())
-    }
-
-    /// How long the last finished run lasted.
-    pub fn last_run_duration(&self) -> Option<Duration> {
-        self.lock().last_run
-    }
-
-    /// Number of starts after the first.
-    pub fn restarts(&self) -> u32 {
-        self.lock().restarts
     }
 
     /// The configured grace between SIGTERM and SIGKILL.
@@ -206,7 +186,12 @@ impl NodeProcess for GethProcess {
                     c.current_dir(dir);
                 }
             });
-            cmd.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
+            // No kill-on-drop: dropping the handle (a panic, the runtime
+            // shutting down) must never SIGKILL geth mid-write. A node that
+            // outlives its supervisor keeps running, is recorded in
+            // `state/node.pid` with its start time, and the next supervisor
+            // stops it gracefully before starting a new one (see `orphan`).
+            cmd.wrap(ProcessGroup::leader());
             match cmd.spawn() {
                 Ok(child) => break child,
                 // A binary just written by this process (download, install)
@@ -259,7 +244,8 @@ impl NodeProcess for GethProcess {
             id
         };
         if let Some(pf) = &self.opts.pid_file {
-            if let Err(e) = atomic::write_atomic(pf, format!("{pid}\n").as_bytes(), 0o600) {
+            let record = crate::orphan::NodePidRecord::of_running(pid, &spec.program);
+            if let Err(e) = record.write(pf) {
                 tracing::warn!(error = %e, "could not write the node pid file");
             }
         }
@@ -372,6 +358,22 @@ impl NodeProcess for GethProcess {
     fn state(&self) -> NodeState {
         self.lock().state
     }
+
+    fn uptime(&self) -> Option<Duration> {
+        self.lock().run.as_ref().map(|r| r.started.elapsed())
+    }
+
+    fn last_run_duration(&self) -> Option<Duration> {
+        self.lock().last_run
+    }
+
+    fn restarts(&self) -> u32 {
+        self.lock().restarts
+    }
+
+    fn set_state(&self, state: NodeState) {
+        self.lock().state = state;
+    }
 }
 
 #[cfg(test)]
@@ -421,10 +423,8 @@ mod tests {
             )))
             .await
             .unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&pf).unwrap().trim(),
-            pid.to_string()
-        );
+        let rec = crate::orphan::NodePidRecord::read(&pf).unwrap();
+        assert_eq!(rec.pid, pid);
         tokio::time::sleep(Duration::from_millis(200)).await;
         let e = p.stop().await.unwrap().unwrap();
         assert!(e.requested);
@@ -510,6 +510,31 @@ mod tests {
         let missing = p.start(&spec(d.path().join("nope"))).await.unwrap_err();
         assert!(missing.to_string().contains("nope"), "{missing}");
         assert!(p.stop().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn dropping_the_handle_leaves_the_node_running() {
+        let d = tempfile::tempdir().unwrap();
+        let pid = {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let s = spec(script(d.path(), "sleep 30"));
+            let pid = std::thread::spawn(move || {
+                rt.block_on(async {
+                    let p = GethProcess::new(ProcessOptions::default());
+                    p.start(&s).await.unwrap()
+                })
+                // the runtime, the wait task and the child handle drop here
+            })
+            .join()
+            .unwrap();
+            pid
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(group_alive(pid as i32), "the node was killed by a drop");
+        let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
     }
 
     #[tokio::test]

@@ -3,17 +3,37 @@ use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
+use wemixvisor_core::atomic::{read_bounded_regular, BoundedRead};
 use wemixvisor_core::{UpgradeInfo, UpgradeInfoError};
 
-/// Reads and parses an upgrade-info file; `Ok(None)` when there is none.
-pub fn read_upgrade_info(path: &Path) -> Result<Option<UpgradeInfo>, UpgradeInfoError> {
-    match std::fs::read(path) {
-        Ok(bytes) => UpgradeInfo::parse(&bytes).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(UpgradeInfoError::Invalid(format!(
-            "cannot read '{}': {e}",
+/// Largest upgrade-info file read (a plan is a few hundred bytes).
+pub const MAX_UPGRADE_INFO_BYTES: u64 = 64 * 1024;
+
+/// The raw bytes of the trigger file, read without ever blocking: only a
+/// regular file (no FIFO, device or symbolic link) of at most
+/// [`MAX_UPGRADE_INFO_BYTES`]. `Ok(None)` when there is none.
+pub fn read_trigger_bytes(path: &Path) -> Result<Option<Vec<u8>>, UpgradeInfoError> {
+    match read_bounded_regular(path, MAX_UPGRADE_INFO_BYTES) {
+        Ok(BoundedRead::Data(b)) => Ok(Some(b)),
+        Ok(BoundedRead::Missing) => Ok(None),
+        Ok(BoundedRead::NotRegular) => Err(UpgradeInfoError::Invalid(format!(
+            "'{}' is not a regular file (a FIFO, device, directory or symbolic link); it is not read",
             path.display()
         ))),
+        Ok(BoundedRead::TooLarge { size }) => Err(UpgradeInfoError::Invalid(format!(
+            "'{}' is {size} bytes, more than the {MAX_UPGRADE_INFO_BYTES} an upgrade-info file may have; it is not read",
+            path.display()
+        ))),
+        Err(e) => Err(UpgradeInfoError::Invalid(e.to_string())),
+    }
+}
+
+/// Reads and parses an upgrade-info file; `Ok(None)` when there is none.
+/// The read is bounded and never blocks ([`read_trigger_bytes`]).
+pub fn read_upgrade_info(path: &Path) -> Result<Option<UpgradeInfo>, UpgradeInfoError> {
+    match read_trigger_bytes(path)? {
+        Some(bytes) => UpgradeInfo::parse(&bytes).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -132,21 +152,30 @@ struct ReadState {
     /// Content last settled on (valid or invalid); `None` after a transient read.
     settled: Option<Vec<u8>>,
     last_emitted: Option<UpgradeInfo>,
+    /// The last refusal logged (not a regular file, too large).
+    refused: Option<Vec<u8>>,
 }
 
 impl ReadState {
     fn check(&mut self, path: &Path) -> Option<UpgradeInfo> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = match read_trigger_bytes(path) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
                 self.settled = None;
                 return None;
             }
             Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot read upgrade-info");
+                // Logged once per distinct problem, not on every poll.
+                let key = e.to_string().into_bytes();
+                if self.refused.as_deref() != Some(key.as_slice()) {
+                    tracing::error!(path = %path.display(), "{e}");
+                    self.refused = Some(key);
+                }
+                self.settled = None;
                 return None;
             }
         };
+        self.refused = None;
         if self.settled.as_deref() == Some(bytes.as_slice()) {
             return None;
         }
@@ -227,6 +256,24 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(got.name, "v3");
+    }
+
+    #[test]
+    fn fifo_link_and_huge_file_are_refused_without_reading() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("upgrade-info.json");
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = read_upgrade_info(&p).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let e = read_upgrade_info(&p).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::fs::remove_file(&p).unwrap();
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(8 << 30).unwrap(); // sparse 8 GiB
+        let e = read_upgrade_info(&p).unwrap_err();
+        assert!(e.to_string().contains("more than the 65536"), "{e}");
     }
 
     #[tokio::test]
