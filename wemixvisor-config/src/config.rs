@@ -165,8 +165,10 @@ pub struct GovernanceSection {
     pub upgrade_proposal_contract: Option<String>,
     /// Queue upgrades from those sources without operator action.
     pub auto_queue_upgrades: bool,
-    /// Never halt this validator early for an upgrade when that would break BFT quorum.
+    /// Ask the quorum guard before every halt the chain has not coordinated.
     pub quorum_guard: bool,
+    /// Longest wait for the quorum guard before a halt goes ahead anyway.
+    pub quorum_guard_timeout: Duration,
 }
 
 /// `[api]`: the HTTP API.
@@ -305,6 +307,7 @@ impl Default for GovernanceSection {
             upgrade_proposal_contract: None,
             auto_queue_upgrades: false,
             quorum_guard: true,
+            quorum_guard_timeout: Duration::from_secs(600),
         }
     }
 }

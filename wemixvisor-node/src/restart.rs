@@ -90,6 +90,17 @@ impl RestartTracker {
         u32::try_from(self.crashes.len()).unwrap_or(u32::MAX)
     }
 
+    /// Replaces the policy (a reload), keeping the crashes seen so far.
+    pub fn set_policy(&mut self, policy: RestartPolicy) {
+        self.policy = policy;
+    }
+
+    /// Forgets the crashes seen so far (an operator started the node).
+    pub fn reset(&mut self) {
+        self.crashes.clear();
+        self.streak = 0;
+    }
+
     /// Decides after a crash at `now` of a run that lasted `uptime`.
     pub fn on_crash(&mut self, now: Instant, uptime: Duration) -> RestartDecision {
         if !self.policy.enabled {
