@@ -167,14 +167,10 @@ pub fn read_bounded_regular(path: &Path, max: u64) -> Result<BoundedRead, CoreEr
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BoundedRead::Missing),
         // O_NOFOLLOW on a symbolic link.
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
-            return Ok(BoundedRead::NotRegular)
-        }
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => return Ok(BoundedRead::NotRegular),
         // O_NONBLOCK on a FIFO without a writer opens; on some systems a
         // device or socket refuses instead.
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => {
-            return Ok(BoundedRead::NotRegular)
-        }
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) => return Ok(BoundedRead::NotRegular),
         Err(e) => return Err(CoreError::io("open", path, e)),
     };
     let meta = file

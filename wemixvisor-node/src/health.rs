@@ -53,6 +53,18 @@ pub struct HealthMonitor {
     settings: HealthSettings,
     results: Vec<CheckResult>,
     last_head: Option<(u64, Instant)>,
+    observed: Observed,
+}
+
+/// The numbers the last checks saw (kept as numbers, whatever the verdict).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// `eth_blockNumber`.
+    pub head: Option<u64>,
+    /// `net_peerCount`.
+    pub peers: Option<u64>,
+    /// `eth_syncing` is not false.
+    pub syncing: Option<bool>,
 }
 
 impl HealthMonitor {
@@ -62,6 +74,7 @@ impl HealthMonitor {
             settings,
             results: Vec::new(),
             last_head: None,
+            observed: Observed::default(),
         }
     }
 
@@ -74,6 +87,17 @@ impl HealthMonitor {
     pub fn reset(&mut self) {
         self.last_head = None;
         self.results.clear();
+        self.observed = Observed::default();
+    }
+
+    /// The numbers the last checks saw.
+    pub fn observed(&self) -> Observed {
+        self.observed
+    }
+
+    /// Replaces the settings (a reload), keeping the results so far.
+    pub fn set_settings(&mut self, settings: HealthSettings) {
+        self.settings = settings;
     }
 
     fn record(&mut self, name: &str, ok: bool, detail: String, restart_on_failure: bool) {
@@ -104,6 +128,7 @@ impl HealthMonitor {
         let s = self.settings.clone();
         match chain.block_number().await {
             Ok(h) => {
+                self.observed.head = Some(h);
                 self.record("rpc", true, format!("head {h}"), true);
                 // Saturating: a period of "500000000000years" must not overflow.
                 let stall_after = s
@@ -134,22 +159,31 @@ impl HealthMonitor {
             }
         }
         match chain.peer_count().await {
-            Ok(p) => self.record(
-                "peers",
-                p >= u64::from(s.min_peers),
-                format!("{p} peers (minimum {})", s.min_peers),
-                false,
-            ),
+            Ok(p) => {
+                self.observed.peers = Some(p);
+                self.record(
+                    "peers",
+                    p >= u64::from(s.min_peers),
+                    format!("{p} peers (minimum {})", s.min_peers),
+                    false,
+                )
+            }
             Err(e) => self.record("peers", false, e.to_string(), false),
         }
         match chain.syncing().await {
-            Ok(SyncStatus::Synced) => self.record("syncing", true, "in sync".into(), false),
-            Ok(SyncStatus::Syncing { current, highest }) => self.record(
-                "syncing",
-                false,
-                format!("catching up: block {current} of {highest}"),
-                false,
-            ),
+            Ok(SyncStatus::Synced) => {
+                self.observed.syncing = Some(false);
+                self.record("syncing", true, "in sync".into(), false)
+            }
+            Ok(SyncStatus::Syncing { current, highest }) => {
+                self.observed.syncing = Some(true);
+                self.record(
+                    "syncing",
+                    false,
+                    format!("catching up: block {current} of {highest}"),
+                    false,
+                )
+            }
             Err(e) => self.record("syncing", false, e.to_string(), false),
         }
         match free_disk_mb(&s.datadir) {
@@ -253,6 +287,11 @@ mod tests {
         let mut m = HealthMonitor::new(s);
         let chain = FakeChain::at(1);
         assert_eq!(m.check(&chain, Instant::now()).await, None);
+        assert_eq!(
+            m.observed().peers,
+            Some(1),
+            "the number is kept when peers are low"
+        );
         let bad: Vec<_> = m
             .results()
             .iter()

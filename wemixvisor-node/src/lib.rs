@@ -40,7 +40,7 @@ pub mod restart;
 pub mod signals;
 
 pub use error::NodeRunError;
-pub use health::{CheckResult, HealthMonitor, HealthSettings};
+pub use health::{CheckResult, HealthMonitor, HealthSettings, Observed};
 pub use logs::LogCapture;
 pub use orphan::{find_orphan, stop_orphaned_node, NodePidRecord, Orphan, OrphanError};
 pub use process::{GethProcess, ProcessOptions};

@@ -19,8 +19,19 @@
 //! arm calls one named method, an error in an arm is logged, shown in the
 //! status and published as an event, and never ends the loop.
 
+mod error;
 pub mod event;
+pub mod feed;
 pub mod handle;
+pub mod reload;
+pub mod settings;
+mod supervisor;
 
+pub use error::SupervisorError;
 pub use event::{Actor, Event, EventRecord};
+pub use feed::{spawn_governance, FeedItem};
 pub use handle::{Command, ControlError, ControlResult, SupervisorHandle};
+pub use supervisor::{
+    load_status_file, split_help, BackupFn, EnvFn, Flow, LogLevelFn, Phase, Supervisor,
+    SupervisorOptions, TakenBackup, GUARD_RECHECK, STARTUP_GRACE,
+};

@@ -74,4 +74,6 @@ pub use manager::{ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeMana
 pub use queue::{fingerprint, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue};
 pub use settings::{DownloadSettings, FlagMigration, UpgradeSettings};
 pub use store::{file_sha256, BinaryStore, SourceMarker, StagingDir};
-pub use watcher::{read_trigger_bytes, read_upgrade_info, UpgradeInfoWatcher, MAX_UPGRADE_INFO_BYTES};
+pub use watcher::{
+    read_trigger_bytes, read_upgrade_info, UpgradeInfoWatcher, MAX_UPGRADE_INFO_BYTES,
+};
