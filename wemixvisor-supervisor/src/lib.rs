@@ -35,3 +35,6 @@ pub use supervisor::{
     load_status_file, split_help, BackupFn, EnvFn, Flow, LogLevelFn, Phase, Supervisor,
     SupervisorOptions, TakenBackup, GUARD_RECHECK, STARTUP_GRACE,
 };
+
+#[cfg(test)]
+mod tests;

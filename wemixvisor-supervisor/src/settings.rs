@@ -156,7 +156,7 @@ mod tests {
         c.health.block_period = huge;
         c.restart.backoff_max = huge;
         c.upgrade.verify_timeout = huge;
-        let home = Home::new("/nonexistent".into());
+        let home = Home::new("/nonexistent");
         assert_eq!(health_settings(&home, &c).block_period, MAX_TIMER);
         assert_eq!(restart_policy(&c).max, MAX_TIMER);
         assert_eq!(
@@ -175,6 +175,6 @@ mod tests {
         assert!(none.flag_migrations.is_empty());
         let bad = upgrade_settings(&c, &|k| (k == ENV_FLAG_MIGRATIONS).then(|| "nope".into()))
             .unwrap_err();
-        assert!(bad.help().contains(ENV_FLAG_MIGRATIONS), "{}", bad.help());
+        assert!(bad.help().unwrap_or_default().contains(ENV_FLAG_MIGRATIONS));
     }
 }

@@ -439,7 +439,9 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             }
             self.publish_status();
         };
-        self.phase = Phase::Stopped;
+        if !matches!(self.phase, Phase::GaveUp { .. }) {
+            self.phase = Phase::Stopped;
+        }
         self.publish_status();
         Ok(code)
     }

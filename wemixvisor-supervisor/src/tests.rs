@@ -1,0 +1,551 @@
+//! Loop tests: every arm and its failure, with the testkit's fake node,
+//! chain and guard, on a paused tokio clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use wemixvisor_config::{Config, FlagOverrides};
+use wemixvisor_core::{HaltGuard, HaltReason, HaltVerdict, Home, NodeProcess, StatusReport};
+use wemixvisor_node::signals::SupervisorSignal;
+use wemixvisor_testkit::chain::{FakeChain, FakeGuard};
+use wemixvisor_testkit::node::{FakeNode, NodeCall, RunScript};
+
+use crate::{
+    Actor, Event, EventRecord, Supervisor, SupervisorError, SupervisorHandle, SupervisorOptions,
+    TakenBackup,
+};
+
+struct Rig<G: HaltGuard + 'static = FakeGuard> {
+    _dir: tempfile::TempDir,
+    home: Home,
+    node: FakeNode,
+    chain: FakeChain,
+    guard: G,
+    handle: SupervisorHandle,
+    events: broadcast::Receiver<EventRecord>,
+    signals: tokio::sync::mpsc::Sender<SupervisorSignal>,
+    task: tokio::task::JoinHandle<Result<i32, SupervisorError>>,
+}
+
+fn cli() -> Actor {
+    Actor::Cli { uid: 1000 }
+}
+
+fn make_home(config_toml: &str) -> (tempfile::TempDir, Home) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    let bin = home.genesis_bin("geth");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+    std::os::unix::fs::symlink("genesis", home.current_link()).unwrap();
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::create_dir_all(home.data_dir()).unwrap();
+    std::fs::write(home.config_file(), config_toml).unwrap();
+    (dir, home)
+}
+
+fn rig_with<G: HaltGuard + Clone + 'static>(
+    config_toml: &str,
+    node: FakeNode,
+    guard: G,
+    backup: Option<crate::BackupFn>,
+) -> Rig<G> {
+    let (dir, home) = make_home(config_toml);
+    let config = Config::load(&home, &|_| None, &FlagOverrides::default()).unwrap();
+    let chain = FakeChain::at(100);
+    let opts = SupervisorOptions {
+        home: home.clone(),
+        config,
+        cli_args: vec!["--http".into()],
+        env: Arc::new(|_| None),
+        flags: FlagOverrides::default(),
+        version: "test".into(),
+    };
+    let (mut sup, handle) = Supervisor::new(opts, node.clone(), chain.clone(), guard.clone());
+    if let Some(b) = backup {
+        sup = sup.with_backup_fn(b);
+    }
+    let signals = sup.signal_sender();
+    let events = handle.subscribe();
+    let task = tokio::spawn(sup.run());
+    Rig {
+        _dir: dir,
+        home,
+        node,
+        chain,
+        guard,
+        handle,
+        events,
+        signals,
+        task,
+    }
+}
+
+fn rig(config_toml: &str) -> Rig {
+    rig_with(config_toml, FakeNode::new(), FakeGuard::allow(), None)
+}
+
+/// Lets the loop run for `d` of (paused) time.
+async fn run_for(d: Duration) {
+    tokio::time::sleep(d).await;
+}
+
+async fn wait_status(h: &SupervisorHandle, what: &str, f: impl Fn(&StatusReport) -> bool) {
+    for _ in 0..600 {
+        if f(&h.status()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("status never showed {what}: {:#?}", h.status());
+}
+
+fn drain(rx: &mut broadcast::Receiver<EventRecord>) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        out.push(r.event);
+    }
+    out
+}
+
+async fn running(r: &Rig<impl HaltGuard>) {
+    wait_status(&r.handle, "node running", |s| s.node.state == "running").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_then_backoff_then_restart() {
+    let node = FakeNode::new();
+    node.script([RunScript::crash_after(Duration::from_secs(10), 2)]);
+    let mut r = rig_with(
+        "[restart]\nbackoff_initial = \"4s\"\ndelay = \"4s\"\n",
+        node,
+        FakeGuard::allow(),
+        None,
+    );
+    running(&r).await;
+    run_for(Duration::from_secs(11)).await;
+    assert_eq!(r.handle.status().node.state, "restarting");
+    assert_eq!(r.node.starts(), 1);
+    run_for(Duration::from_secs(4)).await;
+    running(&r).await;
+    assert_eq!(r.node.starts(), 2);
+    let ev = drain(&mut r.events);
+    assert!(
+        ev.iter().any(|e| matches!(
+            e,
+            Event::NodeExited {
+                code: Some(2),
+                requested: false,
+                ..
+            }
+        )),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::NodeRestarting { in_secs, .. } if *in_secs == 4.0)),
+        "{ev:?}"
+    );
+    assert_eq!(
+        r.handle.status().node.last_exit.as_deref(),
+        Some("exit code 2")
+    );
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn crash_loop_ends_in_give_up_with_the_node_code() {
+    let node = FakeNode::new();
+    node.default_run(RunScript::crash_after(Duration::from_secs(1), 3));
+    let r = rig_with(
+        "[restart]\nmax_restarts = 2\nbackoff_initial = \"1s\"\n",
+        node,
+        FakeGuard::allow(),
+        None,
+    );
+    let code = tokio::time::timeout(Duration::from_secs(120), r.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 3);
+    assert_eq!(r.node.starts(), 3, "first run and two restarts");
+    let s = r.handle.status();
+    assert_eq!(s.supervisor.state, "failed");
+    assert!(
+        s.supervisor.error.unwrap_or_default().contains("giving up"),
+        "{:?}",
+        r.handle.status()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_verb_stops_the_node_gracefully_and_ends() {
+    let r = rig("");
+    running(&r).await;
+    let msg = r.handle.stop(false, cli()).await.unwrap();
+    assert_eq!(msg, "stopped");
+    let code = r.task.await.unwrap().unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(r.node.stops(), 1);
+    assert_eq!(r.node.sigkills(), 0);
+    assert_eq!(r.guard.asked(), [HaltReason::OperatorStop]);
+    let file = crate::load_status_file(&r.home.status_file()).unwrap();
+    assert_eq!(file.supervisor.state, "stopped");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sigterm_stops_and_sighup_reloads() {
+    let mut r = rig("");
+    running(&r).await;
+    r.signals.send(SupervisorSignal::Hangup).await.unwrap();
+    run_for(Duration::from_millis(100)).await;
+    assert!(drain(&mut r.events)
+        .iter()
+        .any(|e| matches!(e, Event::ConfigReloaded { .. })));
+    assert!(!r
+        .node
+        .calls()
+        .iter()
+        .any(|c| matches!(c, NodeCall::Signal(_))));
+    r.signals.send(SupervisorSignal::Terminate).await.unwrap();
+    assert_eq!(r.task.await.unwrap().unwrap(), 0);
+    assert_eq!(r.node.stops(), 1);
+    assert!(r.guard.asked().is_empty(), "a signal is not refused");
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_verb_in_each_state() {
+    let node = FakeNode::new();
+    node.script([
+        RunScript::forever(),
+        RunScript::crash_after(Duration::from_secs(1), 1),
+    ]);
+    let r = rig_with(
+        "[restart]\nbackoff_initial = \"100s\"\nbackoff_max = \"200s\"\ndelay = \"100s\"\n",
+        node,
+        FakeGuard::allow(),
+        None,
+    );
+    running(&r).await;
+    // running: stop + start
+    let msg = r.handle.restart(false, cli()).await.unwrap();
+    assert!(msg.contains("node restarted"), "{msg}");
+    assert_eq!((r.node.starts(), r.node.stops()), (2, 1));
+    // crashed, waiting for its backoff: start now, no guard asked
+    run_for(Duration::from_secs(2)).await;
+    assert_eq!(r.handle.status().node.state, "restarting");
+    let msg = r.handle.start_node(cli()).await.unwrap();
+    assert!(msg.contains("node started"), "{msg}");
+    assert_eq!(r.node.starts(), 3);
+    // start while running is refused
+    let e = r.handle.start_node(cli()).await.unwrap_err();
+    assert!(e.message.contains("already running"), "{e:?}");
+    assert_eq!(r.guard.asked(), [HaltReason::OperatorRestart]);
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_applies_safe_keys_defers_node_options_and_rejects_bad_files() {
+    let mut r = rig("");
+    running(&r).await;
+    std::fs::write(
+        r.home.config_file(),
+        "[health]\nmin_peers = 7\n[node]\nrpc_url = \"http://127.0.0.1:9999\"\n",
+    )
+    .unwrap();
+    std::fs::write(r.home.node_options_file(), "syncmode = \"full\"\n").unwrap();
+    let msg = r.handle.reload(cli()).await.unwrap();
+    assert!(msg.contains("applied: health.min_peers"), "{msg}");
+    let pending = r.handle.status().supervisor.pending_config;
+    assert_eq!(
+        pending,
+        [
+            "node-options.toml (next node start)",
+            "node.rpc_url (next wemixvisor start)"
+        ],
+        "{msg}"
+    );
+    // restart starts the node from the current files
+    r.handle.restart(true, cli()).await.unwrap();
+    let last_spec = r
+        .node
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            NodeCall::Start(s) => Some(s),
+            _ => None,
+        })
+        .last()
+        .unwrap();
+    assert!(
+        last_spec
+            .args
+            .windows(2)
+            .any(|w| w[0] == "--syncmode" && w[1] == "full")
+            || last_spec.args.iter().any(|a| a == "--syncmode=full"),
+        "{:?}",
+        last_spec.args
+    );
+    assert_eq!(
+        r.handle.status().supervisor.pending_config,
+        ["node.rpc_url (next wemixvisor start)"]
+    );
+    // a bad file: every error reported, the running configuration stays
+    std::fs::write(
+        r.home.config_file(),
+        "[health]\nmin_peers = \"many\"\nblock_period = \"soon\"\n",
+    )
+    .unwrap();
+    drain(&mut r.events);
+    let e = r.handle.reload(cli()).await.unwrap_err();
+    assert!(e.bad_request);
+    assert!(
+        e.message.contains("min_peers") && e.message.contains("block_period"),
+        "{e:?}"
+    );
+    let ev = drain(&mut r.events);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::ConfigReloadFailed { errors } if errors.len() == 2)),
+        "{ev:?}"
+    );
+    assert_eq!(r.node.starts(), 2, "nothing restarted");
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn guard_waits_then_force_goes() {
+    let guard = FakeGuard::allow();
+    guard.set_default(FakeGuard::waiting(3, 4));
+    let mut r = rig_with("", FakeNode::new(), guard, None);
+    running(&r).await;
+    let msg = r.handle.restart(false, cli()).await.unwrap();
+    assert!(msg.contains("waits for the quorum guard"), "{msg}");
+    assert_eq!(r.node.starts(), 1, "not restarted yet");
+    let s = r.handle.status();
+    assert!(
+        s.supervisor
+            .halt_waiting
+            .unwrap_or_default()
+            .contains("restart"),
+        "{:?}",
+        r.handle.status()
+    );
+    assert!(drain(&mut r.events).iter().any(|e| matches!(
+        e,
+        Event::HaltWaiting {
+            validators: 4,
+            quorum: 3,
+            ..
+        }
+    )));
+    // re-asked periodically, still waiting
+    run_for(crate::GUARD_RECHECK * 3).await;
+    assert_eq!(r.node.starts(), 1);
+    assert!(r.guard.asked().len() >= 3);
+    let msg = r.handle.restart(true, cli()).await.unwrap();
+    assert!(msg.contains("node restarted"), "{msg}");
+    assert_eq!(r.node.starts(), 2);
+    assert_eq!(r.handle.status().supervisor.halt_waiting, None);
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn guard_timeout_lets_the_halt_go_ahead() {
+    let guard = FakeGuard::allow();
+    guard.set_default(FakeGuard::waiting(3, 4));
+    let r = rig_with(
+        "[governance]\nquorum_guard_timeout = \"60s\"\n",
+        FakeNode::new(),
+        guard,
+        None,
+    );
+    running(&r).await;
+    r.handle.stop(false, cli()).await.unwrap();
+    run_for(Duration::from_secs(30)).await;
+    assert_eq!(r.node.stops(), 0);
+    let code = tokio::time::timeout(Duration::from_secs(60), r.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(r.node.stops(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn guard_off_is_not_asked() {
+    let guard = FakeGuard::allow();
+    guard.set_default(FakeGuard::waiting(3, 4));
+    let r = rig_with(
+        "[governance]\nquorum_guard = false\n",
+        FakeNode::new(),
+        guard,
+        None,
+    );
+    running(&r).await;
+    r.handle.restart(false, cli()).await.unwrap();
+    assert_eq!(r.node.starts(), 2);
+    assert!(r.guard.asked().is_empty());
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_start_at_the_restart_timer_is_a_loop_error_not_the_end() {
+    let node = FakeNode::new();
+    node.script([
+        RunScript::crash_after(Duration::from_secs(1), 1),
+        RunScript::fail_start(),
+    ]);
+    let mut r = rig_with(
+        "[restart]\nbackoff_initial = \"1s\"\ndelay = \"1s\"\n",
+        node,
+        FakeGuard::allow(),
+        None,
+    );
+    running(&r).await;
+    run_for(Duration::from_secs(10)).await;
+    running(&r).await;
+    let ev = drain(&mut r.events);
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::LoopError { arm, error } if arm == "restart-timer" && error.contains("scripted spawn failure"))),
+        "{ev:?}"
+    );
+    assert!(r.handle.status().supervisor.last_error.is_some());
+    assert_eq!(r.node.starts(), 2, "the third start worked");
+    // the loop still answers
+    r.handle.reload(cli()).await.unwrap();
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn bad_trigger_and_bad_command_leave_the_loop_alive() {
+    let mut r = rig("");
+    running(&r).await;
+    // a plan the queue refuses (a corrupt queue file): an error in the trigger arm
+    std::fs::create_dir_all(r.home.upgrade_queue_file().parent().unwrap()).unwrap();
+    std::fs::write(r.home.upgrade_queue_file(), "{not json").unwrap();
+    std::fs::write(r.home.upgrade_info_file(), r#"{"name":"v2","height":5000}"#).unwrap();
+    run_for(Duration::from_secs(3)).await;
+    let ev = drain(&mut r.events);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::LoopError { arm, .. } if arm == "trigger")),
+        "{ev:?}"
+    );
+    let e = r
+        .handle
+        .upgrade_cancel("nope".into(), cli())
+        .await
+        .unwrap_err();
+    assert!(!e.message.is_empty());
+    // the chain failing does not end anything either
+    r.chain.set_down(true);
+    run_for(Duration::from_secs(60)).await;
+    r.chain.set_down(false);
+    r.handle.reload(cli()).await.unwrap();
+    assert_eq!(r.node.starts(), 1);
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn peers_are_shown_as_numbers_when_low() {
+    let r = rig("[health]\nmin_peers = 3\ninterval = \"1s\"\n");
+    running(&r).await;
+    r.chain.set_peers(1);
+    wait_status(&r.handle, "peers 1", |s| s.chain.peers == Some(1)).await;
+    let peers = r
+        .handle
+        .status()
+        .health
+        .into_iter()
+        .find(|c| c.name == "peers")
+        .unwrap();
+    assert!(!peers.ok);
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn health_restart_asks_the_guard() {
+    let guard = FakeGuard::allow();
+    let r = rig_with(
+        "[health]\ninterval = \"1s\"\nfailures_before_restart = 2\n",
+        FakeNode::new(),
+        guard,
+        None,
+    );
+    running(&r).await;
+    r.chain.set_down(true);
+    run_for(crate::STARTUP_GRACE + Duration::from_secs(5)).await;
+    assert!(r.node.starts() >= 2, "restarted");
+    assert!(r.guard.asked().contains(&HaltReason::HealthRestart));
+    r.task.abort();
+}
+
+#[derive(Clone)]
+struct PanickingGuard;
+
+#[async_trait::async_trait]
+impl HaltGuard for PanickingGuard {
+    async fn may_halt(&self, _reason: HaltReason) -> HaltVerdict {
+        panic!("guard bug")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_stops_the_node_gracefully() {
+    let r = rig_with("", FakeNode::new(), PanickingGuard, None);
+    running(&r).await;
+    let _ = r.handle.restart(false, cli()).await;
+    let err = r.task.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, SupervisorError::Panicked(ref m) if m.contains("guard bug")),
+        "{err}"
+    );
+    assert_eq!(r.node.stops(), 1, "stopped once, gracefully");
+    assert_eq!(r.node.sigkills(), 0);
+    assert_eq!(r.node.pid(), None);
+    let file = crate::load_status_file(&r.home.status_file()).unwrap();
+    assert_eq!(file.supervisor.state, "failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_loop_answers_while_a_long_backup_runs() {
+    let backup: crate::BackupFn = Arc::new(|name, _| {
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(TakenBackup {
+            id: name.unwrap_or_default(),
+            bytes: 1,
+            duration_secs: 3.0,
+            notes: Vec::new(),
+        })
+    });
+    let r = rig_with("", FakeNode::new(), FakeGuard::allow(), Some(backup));
+    running(&r).await;
+    let h = r.handle.clone();
+    let b = tokio::spawn(async move { h.backup_create(Some("snap".into()), cli()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = std::time::Instant::now();
+    r.handle.reload(cli()).await.unwrap();
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let msg = b.await.unwrap().unwrap();
+    assert!(msg.contains("snap"), "{msg}");
+    r.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_loop_answers_with_a_fifo_at_the_trigger_path() {
+    let r = rig("[upgrade]\npoll_interval = \"100ms\"\n");
+    running(&r).await;
+    nix::unistd::mkfifo(&r.home.upgrade_info_file(), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        r.handle.reload(cli()).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    r.task.abort();
+}
