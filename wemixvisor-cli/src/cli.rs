@@ -95,9 +95,21 @@ pub enum Command {
         /// How long to wait for both to end.
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
+        /// Do not wait for the quorum guard (governance.quorum_guard).
+        #[arg(long)]
+        force: bool,
     },
-    /// Restart the node (the supervisor keeps running).
-    Restart,
+    /// Restart the node from the current configuration files (the
+    /// supervisor keeps running).
+    Restart {
+        /// Do not wait for the quorum guard (governance.quorum_guard).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make the running supervisor re-read wemixvisor.toml and
+    /// node-options.toml: reload-safe keys apply at once, the others are
+    /// listed as pending (also on SIGHUP).
+    Reload,
     /// Show supervisor, node, chain, health and upgrade state.
     Status {
         /// As JSON (shape in docs/status.md).

@@ -19,6 +19,7 @@
 //! arm calls one named method, an error in an arm is logged, shown in the
 //! status and published as an event, and never ends the loop.
 
+pub mod control;
 mod error;
 pub mod event;
 pub mod feed;
@@ -27,6 +28,7 @@ pub mod reload;
 pub mod settings;
 mod supervisor;
 
+pub use control::{acquire_home_lock, control_path, running_supervisor, ControlPath};
 pub use error::SupervisorError;
 pub use event::{Actor, Event, EventRecord};
 pub use feed::{spawn_governance, FeedItem};
@@ -35,6 +37,19 @@ pub use supervisor::{
     load_status_file, split_help, BackupFn, EnvFn, Flow, LogLevelFn, Phase, Supervisor,
     SupervisorOptions, TakenBackup, GUARD_RECHECK, STARTUP_GRACE,
 };
+pub use wemixvisor_core::{AlwaysAllow, HaltGuard};
+
+/// A [`HaltGuard`] chosen at run time (the real quorum guard, or
+/// [`AlwaysAllow`] when `governance.quorum_guard` is off).
+#[derive(Clone)]
+pub struct DynGuard(pub std::sync::Arc<dyn HaltGuard>);
+
+#[async_trait::async_trait]
+impl HaltGuard for DynGuard {
+    async fn may_halt(&self, reason: wemixvisor_core::HaltReason) -> wemixvisor_core::HaltVerdict {
+        self.0.may_halt(reason).await
+    }
+}
 
 #[cfg(test)]
 mod tests;

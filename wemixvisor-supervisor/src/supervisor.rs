@@ -229,6 +229,7 @@ pub struct Supervisor<N: NodeProcess + 'static, C: ChainClient + 'static, G: Hal
     status: watch::Sender<StatusReport>,
     signal_tx: mpsc::Sender<SupervisorSignal>,
     started_at: String,
+    lock: Option<PidLock>,
 }
 
 impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
@@ -278,6 +279,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             status,
             signal_tx: sig_tx,
             started_at: now_rfc3339(),
+            lock: None,
             config,
             opts,
         };
@@ -308,6 +310,13 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         self
     }
 
+    /// Runs under a home lock the caller already holds
+    /// ([`crate::acquire_home_lock`], taken before serving the socket).
+    pub fn with_lock(mut self, lock: PidLock) -> Self {
+        self.lock = Some(lock);
+        self
+    }
+
     /// A sender of signals into the loop (the OS signal forwarder, tests).
     pub fn signal_sender(&self) -> mpsc::Sender<SupervisorSignal> {
         self.signal_tx.clone()
@@ -325,13 +334,10 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
     pub async fn run(mut self) -> Result<i32, SupervisorError> {
         let home = self.opts.home.clone();
         wemixvisor_core::atomic::create_dir_private(&home.state_dir())?;
-        let _lock = PidLock::acquire(&home.supervisor_pid_file()).map_err(|e| match e {
-            CoreError::Locked { pid, .. } => SupervisorError::AlreadyRunning {
-                pid,
-                home: home.root().to_path_buf(),
-            },
-            other => other.into(),
-        })?;
+        let _lock = match self.lock.take() {
+            Some(l) => l,
+            None => crate::acquire_home_lock(&home)?,
+        };
         let node = self.node.clone();
         let out = self.out.clone();
         let status_tx = self.status.clone();

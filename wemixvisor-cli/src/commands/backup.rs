@@ -67,6 +67,23 @@ pub enum BackupCmd {
 
 /// Runs a backup command against `home` with the `[backup]` options.
 pub fn run(home: &Home, opts: BackupOptions, cmd: BackupCmd) -> anyhow::Result<ExitCode> {
+    // A running supervisor takes a snapshot itself (off its loop); with
+    // none, it is taken here while holding the home lock.
+    let mut _lock = None;
+    if let BackupCmd::Create { name, archive } = &cmd {
+        match wemixvisor_supervisor::control_path(home)? {
+            wemixvisor_supervisor::ControlPath::Online { .. } if !*archive => {
+                let body = serde_json::json!({ "name": name });
+                println!(
+                    "{}",
+                    crate::api::command(home, "/api/v1/backups", Some(body))?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            wemixvisor_supervisor::ControlPath::Online { .. } => {}
+            wemixvisor_supervisor::ControlPath::Offline(lock) => _lock = Some(lock),
+        }
+    }
     match execute(home, opts, cmd) {
         Ok(code) => Ok(code),
         Err(e) if e.is_bad_input() => Err(crate::exit::bad_input(e.to_string())),

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use wemixvisor_config::{Config, FlagOverrides, GovernanceSection, HealthSection};
+use wemixvisor_config::{Config, FlagOverrides, GovernanceSection};
 use wemixvisor_core::Home;
 use wemixvisor_governance::tracker::parse_address;
 use wemixvisor_governance::{
-    ConsensusReport, ForkStatus, GovTracker, GovernanceService, GovernanceSettings,
-    GovernanceSnapshot, MonitorConfig, RpcChainClient, TrackerConfig,
+    ConsensusReport, ForkStatus, GovTracker, GovernanceService, GovernanceSnapshot, RpcChainClient,
+    TrackerConfig,
 };
 
 use crate::context::env_var;
@@ -43,28 +43,7 @@ pub enum GovernanceCmd {
     },
 }
 
-/// The governance settings of `[governance]`, for `wemixvisor-governance`.
-pub fn settings(section: &GovernanceSection) -> GovernanceSettings {
-    GovernanceSettings {
-        poll_interval: section.poll_interval,
-        gov_ncp_address: section.gov_ncp_address.clone(),
-        track_fork_heights: section.track_fork_heights,
-        release_manifest_url: section.release_manifest_url.clone(),
-        release_manifest_public_key: section.release_manifest_public_key.clone(),
-        upgrade_proposal_contract: section.upgrade_proposal_contract.clone(),
-        auto_queue_upgrades: section.auto_queue_upgrades,
-        quorum_guard: section.quorum_guard,
-    }
-}
-
-/// The consensus monitor settings of `[health]`.
-pub fn monitor_config(health: &HealthSection) -> MonitorConfig {
-    MonitorConfig {
-        block_period: health.block_period,
-        stall_blocks: u64::from(health.stall_blocks),
-        ..MonitorConfig::default()
-    }
-}
+use wemixvisor_supervisor::settings::{governance_settings as settings, monitor_config};
 
 /// Runs a `governance` subcommand against the node at `rpc_url`.
 pub fn run(home: &Home, rpc_url: &str, cmd: GovernanceCmd) -> anyhow::Result<ExitCode> {

@@ -23,7 +23,7 @@ fn supervise(
 ) -> anyhow::Result<ExitCode> {
     let config = context::load_config(&home, flags)?;
     crate::logging::init(&config);
-    let code = crate::daemon::run_supervisor(home, config, args, mode)?;
+    let code = crate::daemon::run_supervisor(home, config, flags.clone(), args, mode)?;
     Ok(ExitCode::from(
         u8::try_from(code.clamp(0, 255)).unwrap_or(1),
     ))
@@ -54,14 +54,19 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             context::load_config(&home, &flags)?;
             service::start(&home, &pass, node_options.as_deref(), &args, timeout)
         }
-        Command::Stop { timeout } => service::stop(&home, timeout),
-        Command::Restart => service::restart(&home),
+        Command::Stop { timeout, force } => service::stop(&home, timeout, force),
+        Command::Restart { force } => service::restart(&home, force),
+        Command::Reload => service::reload(&home),
         Command::Status { json } => service::status(&home, json),
         Command::Logs { follow, lines } => service::logs(&home, lines, follow),
         Command::Config(cmd) => config::run(&home, &flags, cmd),
         Command::Backup(cmd) => {
             let config = context::load_config(&home, &flags)?;
-            backup::run(&home, crate::daemon::backup_options(&config), cmd)
+            backup::run(
+                &home,
+                wemixvisor_supervisor::settings::backup_options(&config),
+                cmd,
+            )
         }
         Command::Governance(cmd) => {
             let config = context::load_config(&home, &flags)?;

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
 use process_wrap::std::{ProcessSession, StdCommandWrap};
-use wemixvisor_core::lock::{pid_alive, PidLock};
+use wemixvisor_core::lock::pid_alive;
 use wemixvisor_core::{Home, StatusReport};
 
 use crate::api;
-use crate::daemon::load_status_file;
 use crate::exit::bad_input;
+use wemixvisor_supervisor::load_status_file;
 
 /// Global flags the background supervisor must be started with.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +25,7 @@ pub struct Passthrough {
 }
 
 fn daemon_pid(home: &Home) -> Option<u32> {
-    PidLock::holder(&home.supervisor_pid_file())
+    wemixvisor_supervisor::running_supervisor(home)
 }
 
 fn tail_lines(path: &Path, n: usize) -> Vec<String> {
@@ -41,14 +41,7 @@ fn tail_lines(path: &Path, n: usize) -> Vec<String> {
 }
 
 fn fetch_status(home: &Home) -> anyhow::Result<Option<StatusReport>> {
-    match api::request_blocking(&home.socket_file(), "GET", "/api/v1/status")? {
-        Some((200, body)) => Ok(Some(
-            serde_json::from_str(&body)
-                .context("the daemon sent a status this version cannot read")?,
-        )),
-        Some((code, body)) => Err(anyhow!("the daemon answered {code}: {}", body.trim())),
-        None => Ok(None),
-    }
+    api::fetch_status(home)
 }
 
 /// `start`: launches the supervisor in the background and returns once the
@@ -181,19 +174,25 @@ fn append_logs(msg: &mut String, home: &Home, supervisor_log: &Path, from: u64) 
     }
 }
 
-/// `stop`: stops node and supervisor gracefully and waits for both.
-pub fn stop(home: &Home, timeout: Duration) -> anyhow::Result<ExitCode> {
+/// `stop [--force]`: stops node and supervisor gracefully and waits for both.
+pub fn stop(home: &Home, timeout: Duration, force: bool) -> anyhow::Result<ExitCode> {
     let Some(pid) = daemon_pid(home) else {
         println!("wemixvisor is not running on '{}'", home.root().display());
         return Ok(ExitCode::SUCCESS);
     };
-    match api::request_blocking(&home.socket_file(), "POST", "/api/v1/shutdown")? {
-        Some((200, _)) => {}
-        Some((code, body)) => {
-            return Err(anyhow!(
-                "the daemon refused to stop ({code}): {}",
-                body.trim()
-            ))
+    let body = serde_json::json!({ "force": force });
+    match api::request_blocking(&home.socket_file(), "POST", "/api/v1/stop", Some(&body))? {
+        Some((200, text)) => {
+            let msg = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(String::from))
+                .unwrap_or_default();
+            if msg != "stopped" && !msg.is_empty() {
+                println!("{msg}");
+            }
+        }
+        Some(_) => {
+            api::command(home, "/api/v1/stop", Some(body))?;
         }
         None => {
             // No API: fall back to the signal a service manager would send.
@@ -218,19 +217,35 @@ pub fn stop(home: &Home, timeout: Duration) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `restart`: restarts the node; the supervisor stays.
-pub fn restart(home: &Home) -> anyhow::Result<ExitCode> {
-    match api::request_blocking(&home.socket_file(), "POST", "/api/v1/node/restart")? {
-        Some((200, body)) => {
-            println!("{}", body.trim());
-            Ok(ExitCode::SUCCESS)
-        }
-        Some((code, body)) => Err(anyhow!("restart failed ({code}): {}", body.trim())),
-        None => Err(anyhow!(
-            "wemixvisor is not running on '{}'\nhelp: start it with `wemixvisor start`",
-            home.root().display()
-        )),
+fn not_running(home: &Home) -> anyhow::Error {
+    anyhow::Error::new(crate::exit::Hinted::new(
+        format!("wemixvisor is not running on '{}'", home.root().display()),
+        Some("start it with `wemixvisor start`".into()),
+    ))
+}
+
+/// `restart [--force]`: restarts the node from the current files; the
+/// supervisor stays.
+pub fn restart(home: &Home, force: bool) -> anyhow::Result<ExitCode> {
+    if daemon_pid(home).is_none() {
+        return Err(not_running(home));
     }
+    let msg = api::command(
+        home,
+        "/api/v1/restart",
+        Some(serde_json::json!({ "force": force })),
+    )?;
+    println!("{msg}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `reload`: the running supervisor re-reads its configuration files.
+pub fn reload(home: &Home) -> anyhow::Result<ExitCode> {
+    if daemon_pid(home).is_none() {
+        return Err(not_running(home));
+    }
+    println!("{}", api::command(home, "/api/v1/config/reload", None)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The status: from the daemon when it runs, else from the state files.
@@ -247,10 +262,12 @@ pub fn collect_status(home: &Home) -> anyhow::Result<StatusReport> {
         r.supervisor.state = "stopped".into();
     }
     r.supervisor.pid = None;
-    let orphan = std::fs::read_to_string(home.node_pid_file())
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .filter(|&p| pid_alive(p));
+    let orphan = match wemixvisor_node::find_orphan(&home.node_pid_file()) {
+        wemixvisor_node::Orphan::Running { pid } | wemixvisor_node::Orphan::Unknown { pid } => {
+            Some(pid)
+        }
+        _ => None,
+    };
     match orphan {
         Some(p) => {
             r.node.state = "orphaned".into();
@@ -292,6 +309,15 @@ pub fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
     );
     if let Some(e) = &r.supervisor.error {
         println!("  error     {e}");
+    }
+    if let Some(h) = &r.supervisor.halt_waiting {
+        println!("  waiting   {h}");
+    }
+    if let Some(e) = &r.supervisor.last_error {
+        println!("  last err  {e}");
+    }
+    for k in &r.supervisor.pending_config {
+        println!("  pending   {k}");
     }
     println!(
         "node        {}{}  binary {}  restarts {}",

@@ -2,10 +2,9 @@
 //! queue and the last outcome, cancel a pending plan, roll back.
 //! `wemixvisor-upgrade` decides; this module prints.
 //!
-//! Everything here works with no supervisor running: the queue is edited
-//! under its lock, and a running supervisor picks the change up on its next
-//! tick. A rollback with a supervisor running is refused (it must go
-//! through the supervisor).
+//! While a supervisor runs, every change (add, plan, cancel, rollback)
+//! goes to it over its socket; with none, the change is made offline while
+//! holding the home lock, so no supervisor starts meanwhile.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,24 +14,20 @@ use std::time::Duration;
 use anyhow::{anyhow, Context as _};
 use serde_json::json;
 use wemixvisor_config::Config;
-use wemixvisor_core::lock::{pid_alive, PidLock};
 use wemixvisor_core::{
     validate_upgrade_name, BinarySource, ChainClient, Checksum, DataBackup, Home, InfoSource,
     LaunchSpec, OsFs, UpgradeInfo, UpgradePlan,
 };
+use wemixvisor_supervisor::{control_path, ControlPath};
 use wemixvisor_upgrade::install::{install_from_url, install_local};
 use wemixvisor_upgrade::plan::{parse_plan_file, to_plans, validate_batch};
 use wemixvisor_upgrade::{
-    DownloadSettings, FlagMigration, OfflineNode, PlanStatus, PrepareState, StatusReport,
-    UpgradeError, UpgradeManager, UpgradeSettings,
+    OfflineNode, PlanStatus, PrepareState, StatusReport, UpgradeError, UpgradeManager,
+    UpgradeSettings,
 };
 
 use crate::context::env_var;
 use crate::exit::bad_input;
-
-/// Environment variable: flag renames `--old=--new,...` (added before the
-/// configured and built-in renames), or `none` to turn all of them off.
-pub const ENV_FLAG_MIGRATIONS: &str = "WEMIXVISOR_FLAG_MIGRATIONS";
 
 /// `wemixvisor upgrade` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -77,7 +72,8 @@ pub enum UpgradeCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a pending upgrade from the queue.
+    /// Remove a pending upgrade from the queue (through the running
+    /// supervisor, or offline under the home lock).
     Cancel {
         /// Upgrade name.
         #[arg(id = "upgrade", value_name = "NAME")]
@@ -89,65 +85,16 @@ pub enum UpgradeCmd {
         /// Also restore the chain data snapshot taken before that upgrade.
         #[arg(long)]
         restore_data: bool,
+        /// Do not wait for the quorum guard (governance.quorum_guard).
+        #[arg(long)]
+        force: bool,
     },
 }
 
-/// The pipeline settings from the configuration (whose env overlay already
-/// covers `WEMIXVISOR_DOWNLOAD_CA_CERT`, `WEMIXVISOR_ROLLBACK_RESTORE_DATA`
-/// and `COSMOVISOR_CUSTOM_PREUPGRADE`), plus [`ENV_FLAG_MIGRATIONS`] read
-/// through `env`.
-pub fn settings_with(
-    config: &Config,
-    env: impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<UpgradeSettings> {
-    let mut s = UpgradeSettings {
-        restart_after_upgrade: config.upgrade.restart_after_upgrade,
-        skip_backup: config.upgrade.unsafe_skip_backup || !config.backup.enabled,
-        preupgrade_max_retries: config.upgrade.preupgrade_max_retries,
-        verify_timeout: config.upgrade.verify_timeout,
-        hook_timeout: config.upgrade.hook_timeout,
-        rollback_restore_data: config.upgrade.rollback_restore_data,
-        custom_pre_upgrade: config.upgrade.custom_pre_upgrade.clone(),
-        download: DownloadSettings {
-            allow: config.download.allow_download_binaries,
-            must_have_checksum: config.download.must_have_checksum,
-            require_signature: config.download.require_signature,
-            public_keys: config.download.public_keys.clone(),
-            allowed_hosts: config.download.allowed_hosts.clone(),
-            ca_cert: config.download.ca_cert.clone(),
-            ..DownloadSettings::default()
-        },
-        ..UpgradeSettings::default()
-    };
-    if !config.upgrade.flag_migrations.is_empty() {
-        let mut own = FlagMigration::parse_list(&config.upgrade.flag_migrations.join(","))
-            .map_err(|e| {
-                bad_input(format!(
-                    "upgrade.flag_migrations: {e}\nhelp: e.g. flag_migrations = [\"--rpcport=--http.port\"]"
-                ))
-            })?;
-        own.append(&mut s.flag_migrations);
-        s.flag_migrations = own;
-    }
-    if let Some(v) = env(ENV_FLAG_MIGRATIONS) {
-        if v.trim().eq_ignore_ascii_case("none") {
-            s.flag_migrations.clear();
-        } else {
-            let mut own = FlagMigration::parse_list(&v).map_err(|e| {
-                bad_input(format!(
-                    "{ENV_FLAG_MIGRATIONS}: {e}\nhelp: e.g. {ENV_FLAG_MIGRATIONS}=--rpcport=--http.port,--nousb=--usb"
-                ))
-            })?;
-            own.append(&mut s.flag_migrations);
-            s.flag_migrations = own;
-        }
-    }
-    Ok(s)
-}
-
-/// [`settings_with`] from the process environment.
+/// The pipeline settings (one mapping, in `wemixvisor-supervisor`).
 pub fn settings(config: &Config) -> anyhow::Result<UpgradeSettings> {
-    settings_with(config, env_var)
+    wemixvisor_supervisor::settings::upgrade_settings(config, &env_var)
+        .map_err(|e| bad_input(format!("{e}\nhelp: {}", e.help().unwrap_or_default())))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -166,7 +113,7 @@ fn head(rt: &tokio::runtime::Runtime, home: &Home, config: &Config) -> (Option<u
     if let Some(h) = from_rpc {
         return (Some(h), "the node's RPC");
     }
-    match crate::daemon::load_status_file(&home.status_file()).and_then(|s| s.chain.head) {
+    match wemixvisor_supervisor::load_status_file(&home.status_file()).and_then(|s| s.chain.head) {
         Some(h) => (Some(h), "state/status.json (the node's RPC did not answer)"),
         None => (None, "unknown"),
     }
@@ -187,7 +134,26 @@ fn manager(
 }
 
 fn supervisor_pid(home: &Home) -> Option<u32> {
-    PidLock::holder(&home.supervisor_pid_file())
+    wemixvisor_supervisor::running_supervisor(home)
+}
+
+fn info_json(info: &InfoSource) -> Option<serde_json::Value> {
+    serde_json::to_value(UpgradeInfo {
+        name: String::new(),
+        height: 0,
+        info: info.clone(),
+    })
+    .ok()
+    .and_then(|v| v.get("info").cloned())
+    .filter(|v| !v.is_null())
+}
+
+fn plan_json(p: &UpgradePlan) -> serde_json::Value {
+    let mut v = json!({ "name": p.name, "height": p.height });
+    if let Some(i) = info_json(&p.info) {
+        v["info"] = i;
+    }
+    v
 }
 
 /// Maps the crate's errors: the ones about what the user gave exit 2.
@@ -219,7 +185,10 @@ pub fn run(home: &Home, config: &Config, cmd: UpgradeCmd) -> anyhow::Result<Exit
         UpgradeCmd::Plan { file } => plan(home, config, &file),
         UpgradeCmd::Status { json } => status(home, config, json),
         UpgradeCmd::Cancel { name } => cancel(home, config, &name),
-        UpgradeCmd::Rollback { restore_data } => rollback(home, config, restore_data),
+        UpgradeCmd::Rollback {
+            restore_data,
+            force,
+        } => rollback(home, config, restore_data, force),
     }
 }
 
@@ -248,6 +217,7 @@ fn add(
             "--checksum: {e}\nhelp: --checksum sha256:<64 hex digits>"
         ))
     })?;
+    let path = control_path(home)?;
     let rt = runtime()?;
     let mut m = manager(home, config, None)?;
     let current = m.store().current()?;
@@ -312,7 +282,9 @@ fn add(
         }
         (None, None) => return Err(bad_input("give --binary <path> or --url <url>".to_string())),
     };
-    m.reset_preparation(name)?;
+    if matches!(path, ControlPath::Offline(_)) {
+        m.reset_preparation(name)?;
+    }
     println!(
         "installed '{}' (sha256 {}; {})",
         installed.binary.display(),
@@ -327,9 +299,17 @@ fn add(
                 info,
                 source: "cli".into(),
             };
-            m.offer_batch(vec![plan], head).map_err(classify)?;
-            println!("queued upgrade '{name}' at height {h} (head {}, from {head_from})", head.map(|h| h.to_string()).unwrap_or_else(|| "unknown".into()));
-            println!("{}", note_supervisor(home));
+            match &path {
+                ControlPath::Online { .. } => {
+                    let msg = crate::api::command(home, "/api/v1/upgrades", Some(plan_json(&plan)))?;
+                    println!("{msg}");
+                }
+                ControlPath::Offline(_) => {
+                    m.offer_batch(vec![plan], head).map_err(classify)?;
+                    println!("queued upgrade '{name}' at height {h} (head {}, from {head_from})", head.map(|h| h.to_string()).unwrap_or_else(|| "unknown".into()));
+                    println!("{}", note_supervisor(home));
+                }
+            }
         }
         None => println!(
             "not queued: it is used when chain-data/upgrade-info.json names '{name}' (or run `wemixvisor upgrade add {name} --binary ... --height H`)"
@@ -352,6 +332,7 @@ fn plan(home: &Home, config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
             UpgradeError::BadPlan { problems }
         ))
     })?;
+    let path = control_path(home)?;
     let rt = runtime()?;
     let mut m = manager(home, config, None)?;
     let current = m.store().current()?;
@@ -372,6 +353,14 @@ fn plan(home: &Home, config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| format!("'{}' at {}", p.name, p.height))
         .collect();
+    if let ControlPath::Online { .. } = path {
+        let body = serde_json::Value::Array(plans.iter().map(plan_json).collect());
+        println!(
+            "{}",
+            crate::api::command(home, "/api/v1/upgrades", Some(body))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     m.offer_batch(plans, head).map_err(|e| match e {
         UpgradeError::BadPlan { .. } => bad_input(format!("plan file '{}': {e}", file.display())),
         other => classify(other),
@@ -497,6 +486,14 @@ fn status(home: &Home, config: &Config, as_json: bool) -> anyhow::Result<ExitCod
 }
 
 fn cancel(home: &Home, config: &Config, name: &str) -> anyhow::Result<ExitCode> {
+    let _lock = match control_path(home)? {
+        ControlPath::Online { .. } => {
+            let path = format!("/api/v1/upgrades/{name}/cancel");
+            println!("{}", crate::api::command(home, &path, None)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        ControlPath::Offline(lock) => lock,
+    };
     let mut m = manager(home, config, None)?;
     let removed = m.cancel(name).map_err(classify)?;
     println!(
@@ -514,31 +511,28 @@ fn cancel(home: &Home, config: &Config, name: &str) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn rollback(home: &Home, config: &Config, restore_data: bool) -> anyhow::Result<ExitCode> {
-    if supervisor_pid(home).is_some() {
-        // The running supervisor owns the node: it stops it, rolls back and
-        // starts the previous binary.
-        let path = format!("/api/v1/upgrade/rollback?restore_data={restore_data}");
-        match crate::api::request_blocking(&home.socket_file(), "POST", &path)? {
-            Some((200, body)) => {
-                println!("{}", body.trim());
-                return Ok(ExitCode::SUCCESS);
-            }
-            Some((code, body)) => {
-                return Err(anyhow!("rollback failed ({code}): {}", body.trim()));
-            }
-            None => {
-                return Err(anyhow!(
-                    "a supervisor runs on '{}' but does not answer on its socket\nhelp: stop it, then run `wemixvisor upgrade rollback` again",
-                    home.root().display()
-                ))
-            }
+fn rollback(
+    home: &Home,
+    config: &Config,
+    restore_data: bool,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    // The library decides the path: the running supervisor owns the node
+    // (it stops it, rolls back and starts the previous binary); with none,
+    // offline while holding the home lock.
+    let _lock = match control_path(home)? {
+        ControlPath::Online { .. } => {
+            let body = json!({ "restore_data": restore_data, "force": force });
+            println!(
+                "{}",
+                crate::api::command(home, "/api/v1/upgrades/rollback", Some(body))?
+            );
+            return Ok(ExitCode::SUCCESS);
         }
-    }
-    if let Some(pid) = std::fs::read_to_string(home.node_pid_file())
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .filter(|p| pid_alive(*p))
+        ControlPath::Offline(lock) => lock,
+    };
+    if let wemixvisor_node::Orphan::Running { pid } | wemixvisor_node::Orphan::Unknown { pid } =
+        wemixvisor_node::find_orphan(&home.node_pid_file())
     {
         return Err(anyhow!(
             "a node (pid {pid}) still runs on '{}'\nhelp: stop it (kill -TERM {pid}) before rolling back",
@@ -546,9 +540,11 @@ fn rollback(home: &Home, config: &Config, restore_data: bool) -> anyhow::Result<
         ));
     }
     let backup: Option<Arc<dyn DataBackup>> = if restore_data {
-        let b =
-            wemixvisor_backup::Backups::new(home.clone(), crate::daemon::backup_options(config))
-                .context("cannot open the backups to restore the data")?;
+        let b = wemixvisor_backup::Backups::new(
+            home.clone(),
+            wemixvisor_supervisor::settings::backup_options(config),
+        )
+        .context("cannot open the backups to restore the data")?;
         Some(Arc::new(b))
     } else {
         None
@@ -582,42 +578,4 @@ fn rollback(home: &Home, config: &Config, restore_data: bool) -> anyhow::Result<
     }
     println!("start the node again with `wemixvisor run` (or `start`)");
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_from_config_and_env() {
-        let mut c = Config::default();
-        c.download.allow_download_binaries = true;
-        c.backup.enabled = false;
-        c.upgrade.verify_timeout = Duration::from_secs(9);
-        c.upgrade.rollback_restore_data = true;
-        c.upgrade.custom_pre_upgrade = Some("scripts/custom".into());
-        c.upgrade.flag_migrations = vec!["--old=--new".into()];
-        c.download.ca_cert = Some("/ca.pem".into());
-        let env = |k: &str| (k == ENV_FLAG_MIGRATIONS).then(|| "--nousb=--usb".to_string());
-        let s = settings_with(&c, env).unwrap();
-        assert!(s.download.allow && s.skip_backup && s.rollback_restore_data);
-        assert_eq!(s.verify_timeout, Duration::from_secs(9));
-        assert_eq!(s.download.ca_cert.as_deref(), Some(Path::new("/ca.pem")));
-        assert_eq!(
-            s.custom_pre_upgrade.as_deref(),
-            Some(Path::new("scripts/custom"))
-        );
-        // env first, then the configured ones, then the built-in geth renames
-        assert_eq!(s.flag_migrations[0], FlagMigration::new("nousb", "usb"));
-        assert_eq!(s.flag_migrations[1], FlagMigration::new("old", "new"));
-        assert!(s.flag_migrations.iter().any(|m| m.from == "rpc"));
-        let none = |k: &str| (k == ENV_FLAG_MIGRATIONS).then(|| "none".to_string());
-        assert!(settings_with(&c, none).unwrap().flag_migrations.is_empty());
-        c.upgrade.flag_migrations = vec!["nonsense".into()];
-        let e = settings_with(&c, |_| None).unwrap_err().to_string();
-        assert!(
-            e.contains("upgrade.flag_migrations") && e.contains("help:"),
-            "{e}"
-        );
-    }
 }
