@@ -170,6 +170,8 @@ impl Drop for TestHome {
         let read_pid = |name: &str| -> Option<u32> {
             std::fs::read_to_string(state.join(name))
                 .ok()?
+                .lines()
+                .next()?
                 .trim()
                 .parse()
                 .ok()
@@ -374,8 +376,11 @@ impl Running {
 
     /// The node's pid from `state/node.pid`.
     pub fn node_pid(&self) -> Option<u32> {
+        // First line: the pid (then the program and its start time).
         std::fs::read_to_string(&self.node_pid_file)
             .ok()?
+            .lines()
+            .next()?
             .trim()
             .parse()
             .ok()

@@ -173,7 +173,7 @@ fn running_from(pid_file: PathBuf, what: &'static str) -> Option<RunningProcess>
         .filter(|&p| p != me && pid_alive(p))
         .or_else(|| {
             let text = fs::read_to_string(&pid_file).ok()?;
-            let pid: u32 = text.trim().parse().ok()?;
+            let pid: u32 = text.lines().next()?.trim().parse().ok()?;
             (pid != me && pid_alive(pid)).then_some(pid)
         })?;
     Some(RunningProcess {

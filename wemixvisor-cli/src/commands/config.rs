@@ -114,10 +114,12 @@ pub fn run(home: &Home, flags: &FlagOverrides, cmd: ConfigCmd) -> anyhow::Result
         ConfigCmd::Set { key, value } => {
             let outcome = wemixvisor_config::set_key(home, &key, &value).map_err(classify)?;
             print_edit("set", &outcome)?;
+            tell_running_supervisor(home, &outcome)?;
         }
         ConfigCmd::Reset { key } => {
             let outcome = wemixvisor_config::reset_key(home, key.as_deref()).map_err(classify)?;
             print_edit("reset", &outcome)?;
+            tell_running_supervisor(home, &outcome)?;
         }
         ConfigCmd::Validate { json } => {
             let report = wemixvisor_config::validate_home(home, &env_var).map_err(classify)?;
@@ -137,4 +139,18 @@ pub fn run(home: &Home, flags: &FlagOverrides, cmd: ConfigCmd) -> anyhow::Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With a supervisor running, a changed file is reloaded at once, and its
+/// answer says exactly which keys were applied and which are pending.
+fn tell_running_supervisor(
+    home: &Home,
+    outcome: &wemixvisor_config::EditOutcome,
+) -> anyhow::Result<()> {
+    if outcome.changes.is_empty() || wemixvisor_supervisor::running_supervisor(home).is_none() {
+        return Ok(());
+    }
+    let msg = crate::api::command(home, "/api/v1/config/reload", None)?;
+    emit(&format!("running supervisor: {msg}\n"))?;
+    Ok(())
 }
