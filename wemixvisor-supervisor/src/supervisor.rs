@@ -168,6 +168,8 @@ struct Inbox {
     commands: mpsc::Receiver<Command>,
     signals: mpsc::Receiver<SupervisorSignal>,
     feed: Option<mpsc::Receiver<FeedItem>>,
+    /// Commands that arrived during a long step, answered after it.
+    backlog: std::collections::VecDeque<Command>,
 }
 
 /// A stop asked for while a long step ran; carried out at its end.
@@ -271,6 +273,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
                 commands: cmd_rx,
                 signals: sig_rx,
                 feed: None,
+                backlog: std::collections::VecDeque::new(),
             },
             out: Outbox {
                 events,
@@ -341,6 +344,10 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let node = self.node.clone();
         let out = self.out.clone();
         let status_tx = self.status.clone();
+        if let Some(prev) = load_status_file(&home.status_file()) {
+            self.seen.head = prev.chain.head;
+            self.seen.head_seen_at = prev.chain.head_seen_at;
+        }
         let _writer = spawn_status_writer(home.status_file(), self.status.subscribe());
         let _logger = spawn_event_logger(self.out.events.subscribe());
         let result = std::panic::AssertUnwindSafe(self.run_inner())
@@ -395,6 +402,8 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let mut poll = timer(self.config.upgrade.poll_interval).max(Duration::from_millis(50));
         let mut watcher = UpgradeInfoWatcher::spawn(home.upgrade_info_file(), poll);
         let mut tick = interval(poll);
+        // The first tick at once: the head is read right after the start.
+        tick.reset_immediately();
         let mut health_every = timer(self.config.health.interval).max(Duration::from_millis(100));
         let mut health_tick = interval(health_every);
         let mut guard_tick = interval(GUARD_RECHECK);
@@ -408,7 +417,10 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             let halting = self.halt.is_some();
             let feed_on = self.inbox.feed.is_some();
             let node = self.node.clone();
-            let (arm, result) = tokio::select! {
+            let (arm, result) = if let Some(cmd) = self.inbox.backlog.pop_front() {
+                ("command", self.on_command(cmd).await)
+            } else {
+                tokio::select! {
                 Some(sig) = self.inbox.signals.recv() => ("signal", self.on_signal(sig).await),
                 exit = node.wait(), if watching => ("node-exit", self.on_node_exit(exit).await),
                 _ = sleep_until(backoff_until), if backoff_until.is_some() => {
@@ -422,6 +434,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
                 Some(cmd) = self.inbox.commands.recv() => ("command", self.on_command(cmd).await),
                 item = recv_feed(&mut self.inbox.feed), if feed_on => ("governance", self.on_feed(item).await),
                 _ = guard_tick.tick(), if halting => ("quorum-guard", self.on_guard_tick().await),
+                }
             };
             match result {
                 Ok(Flow::Continue) => {}
@@ -490,10 +503,6 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         )
         .map_err(SupervisorError::Upgrade)?;
         self.manager = Some(manager);
-        if let Some(prev) = load_status_file(&home.status_file()) {
-            self.seen.head = prev.chain.head;
-            self.seen.head_seen_at = prev.chain.head_seen_at;
-        }
         self.spec = self.fresh_spec();
         tracing::info!(home = %home.root().display(), node = %self.spec.program.display(), args = ?self.spec.args, "wemixvisor starting");
 
@@ -1136,7 +1145,8 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         }
         tracing::info!(by = %actor.describe(), "queued {}", summary.join(", "));
         Ok(format!(
-            "queued {} (head {}); the supervisor prepares it ahead of the height",
+            "queued {} upgrade(s): {} (head {}); the supervisor prepares them ahead of their heights",
+            summary.len(),
             summary.join(", "),
             head.map(|h| h.to_string())
                 .unwrap_or_else(|| "unknown".into())
@@ -1818,8 +1828,9 @@ async fn recv_feed(feed: &mut Option<mpsc::Receiver<FeedItem>>) -> Option<FeedIt
 
 /// Runs a long step (`fut`) while still serving signals and commands: a
 /// stop (command or signal) is kept and returned, to be carried out when
-/// the step has reached its end; other mutating commands are refused as
-/// busy. The status stays readable through the handle all along.
+/// the step has reached its end; other commands wait in the backlog and
+/// are answered after it. The status stays readable through the handle
+/// all along.
 async fn guarded<F: Future>(
     inbox: &mut Inbox,
     out: &Outbox,
@@ -1848,21 +1859,8 @@ async fn guarded<F: Future>(
                             answer(prev.reply, Ok("stopping".into()));
                         }
                     }
-                    other => {
-                        let reply = match other {
-                            Command::StartNode { reply, .. }
-                            | Command::Restart { reply, .. }
-                            | Command::Reload { reply, .. }
-                            | Command::UpgradeAdd { reply, .. }
-                            | Command::UpgradePlan { reply, .. }
-                            | Command::UpgradeCancel { reply, .. }
-                            | Command::Rollback { reply, .. }
-                            | Command::BackupCreate { reply, .. } => reply,
-                            Command::Stop { reply, .. } => reply,
-                        };
-                        let _ = reply.send(Err(ControlError::new(format!("busy: {busy}"))
-                            .with_hint("try again when it is done (`wemixvisor status` shows it)")));
-                    }
+                    // Answered once the step is over, in order.
+                    other => inbox.backlog.push_back(other),
                 }
             }
         }
