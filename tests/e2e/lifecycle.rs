@@ -12,7 +12,13 @@ fn sigterm_stops_the_node_gracefully_and_leaves_no_process() {
     let mut run = h.spawn_run(&["--http.port", &port]);
     wait_for(Duration::from_secs(20), || head(h.port))
         .unwrap_or_else(|| panic!("node never answered\n{}", run.log()));
-    let node = run.node_pid().expect("node pid file");
+    let node = run.node_pid().unwrap_or_else(|| {
+        panic!(
+            "node pid file: {:?}\n{}",
+            std::fs::read_to_string(h.root.join("state/node.pid")),
+            run.log()
+        )
+    });
     run.signal(Sig::SIGTERM);
     let status = run
         .wait_exit(Duration::from_secs(20))

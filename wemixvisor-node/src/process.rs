@@ -244,10 +244,27 @@ impl NodeProcess for GethProcess {
             id
         };
         if let Some(pf) = &self.opts.pid_file {
-            let record = crate::orphan::NodePidRecord::of_running(pid, &spec.program);
+            // The pid at once; its start time (one `ps` away) right after,
+            // off the runtime.
+            let record = crate::orphan::NodePidRecord {
+                pid,
+                program: Some(spec.program.clone()),
+                started: None,
+            };
             if let Err(e) = record.write(pf) {
                 tracing::warn!(error = %e, "could not write the node pid file");
             }
+            let (pf, program, shared) = (pf.clone(), spec.program.clone(), self.shared.clone());
+            tokio::task::spawn_blocking(move || {
+                let record = crate::orphan::NodePidRecord::of_running(pid, &program);
+                // Only while this run is still the current one (the lock
+                // is held so its exit cannot remove the file meanwhile).
+                let guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+                if guard.run.as_ref().is_some_and(|r| r.pid == pid) {
+                    let _ = record.write(&pf);
+                }
+                drop(guard);
+            });
         }
         tracing::info!(pid, program = %spec.program.display(), args = ?spec.args, "node started");
 
