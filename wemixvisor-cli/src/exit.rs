@@ -89,6 +89,10 @@ fn hint_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// none repeated inside another), and the hints (last).
 pub fn render(err: &anyhow::Error) -> (String, Vec<String>, Vec<String>) {
     let mut hints: Vec<String> = Vec::new();
+    // A hint given as context (anyhow keeps the context's own type).
+    if let Some(h) = err.downcast_ref::<Hinted>().and_then(|h| h.hint.clone()) {
+        hints.push(h);
+    }
     let mut texts: Vec<String> = Vec::new();
     for c in err.chain() {
         let (msg, help) = wemixvisor_supervisor::split_help(&c.to_string());
@@ -111,7 +115,8 @@ pub fn render(err: &anyhow::Error) -> (String, Vec<String>, Vec<String>) {
         previous = t.clone();
         causes.push(t);
     }
-    hints.dedup();
+    let mut seen = std::collections::HashSet::new();
+    hints.retain(|h| seen.insert(h.clone()));
     (top, causes, hints)
 }
 

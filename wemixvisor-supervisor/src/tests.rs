@@ -273,11 +273,11 @@ async fn reload_applies_safe_keys_defers_node_options_and_rejects_bad_files() {
         .node
         .calls()
         .into_iter()
-        .filter_map(|c| match c {
+        .rev()
+        .find_map(|c| match c {
             NodeCall::Start(s) => Some(s),
             _ => None,
         })
-        .last()
         .unwrap();
     assert!(
         last_spec
