@@ -55,6 +55,7 @@ pub mod hooks;
 pub mod install;
 pub mod journal;
 mod manager;
+pub mod migration;
 pub mod plan;
 pub mod preflight;
 mod proc;
