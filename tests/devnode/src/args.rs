@@ -117,6 +117,7 @@ pub const FLAGS: &[FlagSpec] = &[
     flag("sim.flood-count", Value, None, "Stop flooding after this many lines", Sim),
     flag("sim.log-every-block", Bool, Some("true"), "Log `Imported new chain segment` for every block", Sim),
     flag("sim.quiet", Bool, Some("false"), "Do not log every block", Sim),
+    flag("sim.db-format", Value, Some("1"), "Datadir format this binary reads and writes (1 or 2); the other is refused", Sim),
 ];
 
 /// Looks a flag up by name (without dashes); `h` is an alias of `help`.
@@ -362,6 +363,8 @@ pub struct SimConfig {
     pub flood_count: Option<u64>,
     /// Log every imported block.
     pub log_every_block: bool,
+    /// `--sim.db-format`: the datadir format (1 or 2).
+    pub db_format: u8,
 }
 
 /// The version devnode reports, always with a leading `v`.
@@ -526,6 +529,17 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
         .transpose()?;
 
     let quiet = is_true(s.last("sim.quiet"));
+    let db_format = match s.last("sim.db-format").unwrap_or("1") {
+        "1" => 1,
+        "2" => 2,
+        other => {
+            return Err(invalid(
+                "sim.db-format",
+                other,
+                "must be 1 or 2".to_string(),
+            ))
+        }
+    };
     let http_api = s.last("http.api").map(|v| {
         split_list(v)
             .into_iter()
@@ -571,6 +585,7 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
             log_every_block: !quiet
                 && s.last("sim.log-every-block")
                     .is_none_or(|v| is_true(Some(v))),
+            db_format,
         },
     })
 }

@@ -90,7 +90,7 @@ pub fn main(cfg: Config, argv: &[String]) -> u8 {
 }
 
 async fn run(cfg: Config) -> u8 {
-    let store = match Store::open(&cfg.datadir) {
+    let store = match Store::open_format(&cfg.datadir, cfg.sim.db_format) {
         Ok(s) => s,
         Err(e) => {
             return fatal(format_args!(
@@ -123,6 +123,9 @@ async fn run(cfg: Config) -> u8 {
 }
 
 async fn run_locked(cfg: &Config, store: &Store) -> u8 {
+    if let Err(e) = store.check_format() {
+        return fatal(format_args!("{e}"));
+    }
     let head = match store.load_head() {
         Ok(h) => h,
         Err(e) => return fatal(format_args!("{e}")),
