@@ -32,9 +32,6 @@ pub struct Store {
     format: u8,
 }
 
-/// The datadir formats devnode knows.
-pub const FORMATS: [u8; 2] = [1, 2];
-
 impl Store {
     /// Creates `<datadir>/devnode/` if needed (format 1).
     #[cfg(test)]
