@@ -889,7 +889,7 @@ pub async fn run_step(
     index: usize,
     total: usize,
     step: &CommandStep,
-    on_spawn: impl FnOnce(u32),
+    on_spawn: &mut (dyn FnMut(u32) + Send),
 ) -> std::io::Result<StepResult> {
     let mut cmd = match &step.command {
         Command::Argv(a) => {
@@ -1282,6 +1282,286 @@ pub fn datadir_of(args: &[String], default: &Path) -> PathBuf {
         i += 1;
     }
     found.unwrap_or_else(|| default.to_path_buf())
+}
+
+/// The file beside an upgrade's binary that records what its release
+/// changes for the node (`upgrades/<name>/release.json`).
+pub const RELEASE_FILE: &str = "release.json";
+
+/// What a release changes for the node, kept beside its binary so every
+/// later start of it uses the same binary name and options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// Its binary's name, when not the home's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon_name: Option<String>,
+    /// Its option changes.
+    #[serde(default, skip_serializing_if = "NodeOptions::is_empty")]
+    pub node_options: NodeOptions,
+    /// Its datadir, resolved (absolute), when it differs from the old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datadir: Option<PathBuf>,
+}
+
+impl Release {
+    /// Reads `dir/release.json`; absent or unreadable = nothing changes
+    /// (an unreadable one is logged).
+    pub fn load(dir: &Path) -> Release {
+        let path = dir.join(RELEASE_FILE);
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable release file");
+                Release::default()
+            }),
+            Err(_) => Release::default(),
+        }
+    }
+
+    /// Writes `dir/release.json` atomically (removes it when empty).
+    pub fn save(&self, dir: &Path) -> Result<(), wemixvisor_core::CoreError> {
+        let path = dir.join(RELEASE_FILE);
+        if *self == Release::default() {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(wemixvisor_core::CoreError::io("remove", &path, e))
+                }
+                _ => Ok(()),
+            };
+        }
+        wemixvisor_core::atomic::write_json_atomic(
+            &path,
+            self,
+            wemixvisor_core::atomic::SECRET_MODE,
+        )
+    }
+
+    /// `args` as this release's node takes them.
+    pub fn apply(&self, args: &[String]) -> Vec<String> {
+        if self.node_options.is_empty() && self.datadir.is_none() {
+            return args.to_vec();
+        }
+        self.node_options.apply(args, self.datadir.as_deref())
+    }
+}
+
+/// A path from a plan: absolute as is, relative from the home.
+pub fn resolve_in_home(home: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        home.join(p)
+    }
+}
+
+/// Which list of steps runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The `migrate` commands.
+    Migrate,
+    /// The `verify` commands.
+    Verify,
+}
+
+impl Phase {
+    /// `migrate` or `verify`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Migrate => "migrate",
+            Phase::Verify => "verify",
+        }
+    }
+}
+
+/// The migration of the upgrade in progress, in the journal: the steps as
+/// they were expanded when it began (so a restart runs the very same ones)
+/// and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationState {
+    /// The steps (a built-in move already expanded).
+    pub plan: MigrationPlan,
+    /// The datadir of the old node.
+    pub datadir: PathBuf,
+    /// The datadir the new node gets, when the migration writes a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_datadir: Option<PathBuf>,
+    /// The list being run.
+    pub phase: Phase,
+    /// The step being run (or next to run) in that list.
+    pub next: usize,
+    /// How often an interrupted migration was restored and started again.
+    #[serde(default)]
+    pub restarts: u32,
+}
+
+/// Longest run of restore-and-start-again after interruptions.
+pub const MAX_RESTARTS: u32 = 2;
+
+/// What to do with a migration a dead process left in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// Run again from this step (an idempotent one, or a verification).
+    From(Phase, usize),
+    /// Bring the old data back, then start the migration over.
+    RestoreAndRestart,
+    /// Bring the old data back and end the upgrade as failed.
+    RestoreAndFail(String),
+}
+
+impl MigrationState {
+    /// True when the migration writes the old datadir itself (so only the
+    /// pre-upgrade snapshot can bring the old data back).
+    pub fn in_place(&self) -> bool {
+        self.new_datadir.is_none()
+    }
+
+    /// The steps of the current phase.
+    pub fn steps(&self) -> &[CommandStep] {
+        match self.phase {
+            Phase::Migrate => &self.plan.migrate,
+            Phase::Verify => &self.plan.verify,
+        }
+    }
+
+    /// What recovery does with this migration, interrupted at `next`: a
+    /// verification runs again; an idempotent step runs again; any other
+    /// step's data is restored, then the migration starts over
+    /// (`on_failure: restore`, a few times at most) or the upgrade fails
+    /// (`on_failure: fail`).
+    pub fn on_interrupt(&self) -> Resume {
+        if self.phase == Phase::Verify {
+            return Resume::From(Phase::Verify, 0);
+        }
+        let Some(step) = self.plan.migrate.get(self.next) else {
+            return Resume::From(Phase::Verify, 0);
+        };
+        if step.idempotent {
+            return Resume::From(Phase::Migrate, self.next);
+        }
+        match step.on_failure {
+            OnFailure::Restore if self.restarts < MAX_RESTARTS => Resume::RestoreAndRestart,
+            OnFailure::Restore => Resume::RestoreAndFail(format!(
+                "the migration step '{}' was interrupted {} times; given up",
+                step.name,
+                self.restarts + 1
+            )),
+            OnFailure::Fail => Resume::RestoreAndFail(format!(
+                "the migration step '{}' was interrupted and is not idempotent (on_failure: fail)",
+                step.name
+            )),
+        }
+    }
+}
+
+/// A step that failed: which, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepFailure {
+    /// Its list.
+    pub phase: Phase,
+    /// Its index in the list.
+    pub index: usize,
+    /// Its name.
+    pub step: String,
+    /// How it ended, with its last output lines.
+    pub reason: String,
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} step {} '{}' failed: {}",
+            self.phase.as_str(),
+            self.index,
+            self.step,
+            self.reason
+        )
+    }
+}
+
+/// Runs the migration of `state` on from where it stands: the rest of the
+/// `migrate` steps, then every `verify` step. Before each step `save` gets
+/// the state (write it to the journal) with no process group, and again
+/// with the step's process group once it is spawned; after the last one it
+/// gets the state past the end. `audit` records each step's end
+/// (`migrate-step` or `verify-step`, with its name, result and last line).
+pub async fn run_migration(
+    ctx: &StepContext,
+    state: &mut MigrationState,
+    save: &mut (dyn FnMut(&MigrationState, Option<u32>) + Send),
+    audit: &(dyn Fn(&str, &[(&str, &str)]) + Send + Sync),
+) -> Result<(), StepFailure> {
+    loop {
+        let steps = state.steps().to_vec();
+        while state.next < steps.len() {
+            let i = state.next;
+            let step = &steps[i];
+            save(state, None);
+            let phase = state.phase;
+            let r = {
+                let snapshot = state.clone();
+                let mut on_spawn = |pgid: u32| save(&snapshot, Some(pgid));
+                run_step(ctx, phase.as_str(), i, steps.len(), step, &mut on_spawn).await
+            };
+            let fail = |reason: String| StepFailure {
+                phase,
+                index: i,
+                step: step.name.clone(),
+                reason,
+            };
+            let r = r.map_err(|e| fail(format!("cannot run it: {e}")))?;
+            let last = r.output.lines().last().unwrap_or_default().to_string();
+            let event = format!("{}-step", phase.as_str());
+            let elapsed = r.elapsed.as_secs().to_string();
+            audit(
+                &event,
+                &[
+                    ("name", &ctx.hook.name),
+                    ("step", &step.name),
+                    ("result", &r.describe()),
+                    ("elapsed_secs", &elapsed),
+                    ("last_line", &last),
+                ],
+            );
+            if !r.success() {
+                let tail = if r.output.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!("; last output:\n{}", r.tail(10))
+                };
+                return Err(fail(format!("{}{tail}", r.describe())));
+            }
+            state.next += 1;
+        }
+        match state.phase {
+            Phase::Migrate => {
+                state.phase = Phase::Verify;
+                state.next = 0;
+            }
+            Phase::Verify => {
+                save(state, None);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Removes a new datadir a failed or interrupted migration half wrote (the
+/// old datadir is untouched: it is the rollback). Refuses a path that is
+/// the old datadir or holds it.
+pub fn discard_new_datadir(new: &Path, old: &Path) -> Result<(), String> {
+    if old.starts_with(new) {
+        return Err(format!(
+            "refusing to remove '{}': it holds the old datadir '{}'",
+            new.display(),
+            old.display()
+        ));
+    }
+    match std::fs::remove_dir_all(new) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot remove '{}': {e}", new.display())),
+    }
 }
 
 #[cfg(test)]

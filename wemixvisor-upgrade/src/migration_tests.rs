@@ -204,7 +204,7 @@ async fn a_step_gets_its_env_logs_its_output_and_records_progress() {
         Duration::from_secs(20),
     );
     let mut spawned = None;
-    let r = run_step(&c, "migrate", 0, 1, &s, |p| spawned = Some(p))
+    let r = run_step(&c, "migrate", 0, 1, &s, &mut |p| spawned = Some(p))
         .await
         .unwrap();
     assert!(r.success(), "{r:?}");
@@ -238,7 +238,7 @@ async fn a_failing_step_says_how_and_shows_its_tail() {
         Command::Shell("echo half; echo broken >&2; exit 3".into()),
         Duration::from_secs(20),
     );
-    let r = run_step(&c, "verify", 0, 1, &s, |_| {}).await.unwrap();
+    let r = run_step(&c, "verify", 0, 1, &s, &mut |_| {}).await.unwrap();
     assert!(!r.success());
     assert_eq!(r.describe(), "exit code 3");
     assert!(r.tail(1).contains("broken"), "{}", r.tail(1));
@@ -257,7 +257,9 @@ async fn a_hanging_step_is_killed_with_its_group_at_the_time_limit() {
         Duration::from_millis(700),
     );
     let start = std::time::Instant::now();
-    let r = run_step(&c, "migrate", 0, 1, &s, |_| {}).await.unwrap();
+    let r = run_step(&c, "migrate", 0, 1, &s, &mut |_| {})
+        .await
+        .unwrap();
     assert!(r.timed_out, "{r:?}");
     assert!(r.describe().contains("killed with its process group"));
     assert!(start.elapsed() < Duration::from_secs(15));
@@ -357,7 +359,7 @@ async fn builtin_move_for_rocksdb_builds_a_new_datadir_and_leaves_the_old_one() 
     let names: Vec<&str> = p.migrate.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["copy-datadir", "db_migrator", "ancient-back"]);
     for (i, s) in p.migrate.iter().chain(p.verify.iter()).enumerate() {
-        let r = run_step(&c, "migrate", i, 4, s, |_| {}).await.unwrap();
+        let r = run_step(&c, "migrate", i, 4, s, &mut |_| {}).await.unwrap();
         assert!(r.success(), "{} failed: {r:?}", s.name);
     }
     let anc = new.join("geth/chaindata/ancient/headers.cdat");
@@ -380,7 +382,7 @@ async fn builtin_move_for_rocksdb_builds_a_new_datadir_and_leaves_the_old_one() 
     assert!(old.join("geth/chaindata/ancient/headers.cdat").exists());
     assert!(!old.join("geth/ancient").exists());
     // a second run starts clean (the copy step wipes a half-built new datadir)
-    let r = run_step(&c, "migrate", 0, 3, &p.migrate[0], |_| {})
+    let r = run_step(&c, "migrate", 0, 3, &p.migrate[0], &mut |_| {})
         .await
         .unwrap();
     assert!(r.success());
@@ -388,7 +390,7 @@ async fn builtin_move_for_rocksdb_builds_a_new_datadir_and_leaves_the_old_one() 
     // different metadata fails the verification
     std::fs::create_dir_all(new.join("geth/chaindata")).unwrap();
     std::fs::write(new.join("geth/chaindata/000001.pebble"), "other").unwrap();
-    let r = run_step(&c, "verify", 0, 1, &p.verify[0], |_| {})
+    let r = run_step(&c, "verify", 0, 1, &p.verify[0], &mut |_| {})
         .await
         .unwrap();
     assert!(!r.success());
@@ -411,4 +413,177 @@ fn space_check_counts_snapshot_and_need() {
     );
     assert!(e.contains("help:") && e.contains("info.space"), "{e}");
     assert!(free_bytes(&d.path().join("not/yet")).is_ok());
+}
+
+#[test]
+fn release_file_round_trip_and_args() {
+    let d = tempfile::tempdir().unwrap();
+    assert_eq!(Release::load(d.path()), Release::default());
+    let r = Release {
+        daemon_name: Some("geth".into()),
+        node_options: NodeOptions {
+            add: vec!["--db.engine=pebble".into()],
+            ..NodeOptions::default()
+        },
+        datadir: Some(PathBuf::from("/new")),
+    };
+    r.save(d.path()).unwrap();
+    assert_eq!(Release::load(d.path()), r);
+    let args = vec!["--datadir".to_string(), "/old".into(), "--http".into()];
+    assert_eq!(
+        r.apply(&args),
+        ["--http", "--db.engine=pebble", "--datadir", "/new"]
+    );
+    assert_eq!(Release::default().apply(&args), args);
+    Release::default().save(d.path()).unwrap();
+    assert!(!d.path().join(RELEASE_FILE).exists());
+    std::fs::write(d.path().join(RELEASE_FILE), "{").unwrap();
+    assert_eq!(Release::load(d.path()), Release::default());
+    assert_eq!(
+        resolve_in_home(Path::new("/h"), Path::new("x")),
+        PathBuf::from("/h/x")
+    );
+    assert_eq!(
+        resolve_in_home(Path::new("/h"), Path::new("/x")),
+        PathBuf::from("/x")
+    );
+}
+
+#[test]
+fn interrupted_migrations_resume_restore_or_fail_as_the_plan_says() {
+    let plan = parse(json!({
+        "migrate": [
+            {"command": "a", "idempotent": true},
+            {"command": "b"},
+            {"command": "c", "on_failure": "fail"}
+        ],
+        "verify": [{"command": "v"}]
+    }))
+    .unwrap();
+    let mut st = MigrationState {
+        plan,
+        datadir: "/d".into(),
+        new_datadir: None,
+        phase: Phase::Migrate,
+        next: 0,
+        restarts: 0,
+    };
+    assert!(st.in_place());
+    assert_eq!(st.on_interrupt(), Resume::From(Phase::Migrate, 0));
+    st.next = 1;
+    assert_eq!(st.on_interrupt(), Resume::RestoreAndRestart);
+    st.restarts = MAX_RESTARTS;
+    assert!(matches!(st.on_interrupt(), Resume::RestoreAndFail(r) if r.contains("given up")));
+    st.next = 2;
+    assert!(
+        matches!(st.on_interrupt(), Resume::RestoreAndFail(r) if r.contains("on_failure: fail"))
+    );
+    st.phase = Phase::Verify;
+    st.next = 0;
+    assert_eq!(st.on_interrupt(), Resume::From(Phase::Verify, 0));
+    assert_eq!(st.steps().len(), 1);
+    // the journal keeps it whole
+    let back: MigrationState = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
+    assert_eq!(back, st);
+}
+
+#[test]
+fn a_half_written_new_datadir_is_discarded_never_the_old_one() {
+    let d = tempfile::tempdir().unwrap();
+    let old = d.path().join("chain-data");
+    let new = d.path().join("chain-data-wbft");
+    std::fs::create_dir_all(old.join("x")).unwrap();
+    std::fs::create_dir_all(new.join("y")).unwrap();
+    discard_new_datadir(&new, &old).unwrap();
+    assert!(!new.exists() && old.join("x").exists());
+    discard_new_datadir(&new, &old).unwrap();
+    assert!(discard_new_datadir(d.path(), &old).is_err());
+    assert!(old.exists());
+}
+
+#[tokio::test]
+async fn a_migration_runs_its_steps_in_order_records_each_and_stops_at_a_failure() {
+    let d = tempfile::tempdir().unwrap();
+    let c = ctx(d.path());
+    let marks = d.path().join("marks");
+    let plan = parse(json!({
+        "migrate": [
+            {"name": "one", "command": format!("echo one >> '{}'", marks.display())},
+            {"name": "two", "command": format!("echo two >> '{}'; echo converting", marks.display())}
+        ],
+        "verify": [
+            {"name": "check", "command": format!("grep -q two '{}' && echo checked", marks.display())}
+        ]
+    }))
+    .unwrap();
+    let mut st = MigrationState {
+        plan: plan.clone(),
+        datadir: c.datadir.clone(),
+        new_datadir: None,
+        phase: Phase::Migrate,
+        next: 0,
+        restarts: 0,
+    };
+    let mut saved: Vec<(Phase, usize, bool)> = Vec::new();
+    let audited = std::sync::Mutex::new(Vec::<String>::new());
+    run_migration(
+        &c,
+        &mut st,
+        &mut |s, pg| saved.push((s.phase, s.next, pg.is_some())),
+        &|ev, f| {
+            let step = f
+                .iter()
+                .find(|(k, _)| *k == "step")
+                .map(|(_, v)| *v)
+                .unwrap_or("");
+            audited.lock().unwrap().push(format!("{ev}:{step}"));
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&marks).unwrap(), "one\ntwo\n");
+    assert_eq!(
+        saved,
+        [
+            (Phase::Migrate, 0, false),
+            (Phase::Migrate, 0, true),
+            (Phase::Migrate, 1, false),
+            (Phase::Migrate, 1, true),
+            (Phase::Verify, 0, false),
+            (Phase::Verify, 0, true),
+            (Phase::Verify, 1, false),
+        ]
+    );
+    assert_eq!(
+        *audited.lock().unwrap(),
+        ["migrate-step:one", "migrate-step:two", "verify-step:check"]
+    );
+    // resumed at step 1: step 0 is not run again; a failing step stops it
+    std::fs::write(&marks, "").unwrap();
+    let mut st = MigrationState {
+        plan: parse(json!({"migrate": [
+            {"command": format!("echo one >> '{}'", marks.display())},
+            {"name": "bad", "command": "echo half done; exit 4"},
+            {"command": format!("echo three >> '{}'", marks.display())}
+        ]}))
+        .unwrap(),
+        datadir: c.datadir.clone(),
+        new_datadir: None,
+        phase: Phase::Migrate,
+        next: 1,
+        restarts: 0,
+    };
+    let e = run_migration(&c, &mut st, &mut |_, _| {}, &|_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.phase, e.index, e.step.as_str()),
+        (Phase::Migrate, 1, "bad")
+    );
+    assert!(
+        e.to_string().contains("exit code 4") && e.to_string().contains("half done"),
+        "{e}"
+    );
+    assert_eq!(st.next, 1);
+    assert_eq!(std::fs::read_to_string(&marks).unwrap(), "");
 }
