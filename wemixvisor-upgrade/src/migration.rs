@@ -1479,6 +1479,9 @@ impl std::fmt::Display for StepFailure {
     }
 }
 
+/// Records one audit event with its fields.
+pub type AuditFn = dyn Fn(&str, &[(&str, &str)]) + Send + Sync;
+
 /// Runs the migration of `state` on from where it stands: the rest of the
 /// `migrate` steps, then every `verify` step. Before each step `save` gets
 /// the state (write it to the journal) with no process group, and again
@@ -1489,7 +1492,7 @@ pub async fn run_migration(
     ctx: &StepContext,
     state: &mut MigrationState,
     save: &mut (dyn FnMut(&MigrationState, Option<u32>) + Send),
-    audit: &(dyn Fn(&str, &[(&str, &str)]) + Send + Sync),
+    audit: &AuditFn,
 ) -> Result<(), StepFailure> {
     loop {
         let steps = state.steps().to_vec();
