@@ -1480,7 +1480,7 @@ impl std::fmt::Display for StepFailure {
 }
 
 /// Records one audit event with its fields.
-pub type AuditFn = dyn Fn(&str, &[(&str, &str)]) + Send + Sync;
+pub type AuditFn<'a> = dyn Fn(&str, &[(&str, &str)]) + Send + Sync + 'a;
 
 /// Runs the migration of `state` on from where it stands: the rest of the
 /// `migrate` steps, then every `verify` step. Before each step `save` gets
@@ -1492,7 +1492,7 @@ pub async fn run_migration(
     ctx: &StepContext,
     state: &mut MigrationState,
     save: &mut (dyn FnMut(&MigrationState, Option<u32>) + Send),
-    audit: &AuditFn,
+    audit: &AuditFn<'_>,
 ) -> Result<(), StepFailure> {
     loop {
         let steps = state.steps().to_vec();
