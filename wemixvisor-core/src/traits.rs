@@ -137,6 +137,12 @@ pub trait DataBackup: Send + Sync {
     ) -> Result<SnapshotRef, CoreError>;
     /// Restores the snapshot `id` over `chain-data/` (atomic swap).
     fn restore(&self, id: &str) -> Result<(), CoreError>;
+    /// Fails when a pre-upgrade snapshot taken now would not fit in the free
+    /// space (asked before the node is halted, so a short disk blocks the
+    /// plan instead of failing it half way). The default checks nothing.
+    fn check_snapshot_space(&self) -> Result<(), CoreError> {
+        Ok(())
+    }
 }
 
 /// Why the supervisor is about to take the node down on its own initiative

@@ -72,7 +72,9 @@ mod testing;
 pub use error::UpgradeError;
 pub use journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
 pub use manager::{ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager};
-pub use queue::{fingerprint, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue};
+pub use queue::{
+    fingerprint, BlockedPlan, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue,
+};
 pub use settings::{DownloadSettings, FlagMigration, UpgradeSettings};
 pub use store::{file_sha256, BinaryStore, SourceMarker, StagingDir};
 pub use watcher::{read_upgrade_info, UpgradeInfoWatcher};

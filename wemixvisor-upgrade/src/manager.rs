@@ -10,9 +10,9 @@ use wemixvisor_core::{
     NodeState, UpgradePlan,
 };
 
-use crate::hooks::{run_hook, HookDecision, HookEnv};
+use crate::hooks::{run_hook, run_hook_recorded, HookDecision, HookEnv};
 use crate::install::{ensure_binary, Installed};
-use crate::journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
+use crate::journal::{ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step};
 use crate::preflight::{apply_migrations, preflight, PreflightReport};
 use crate::queue::{fingerprint, now};
 use crate::store::file_sha256;
@@ -106,6 +106,8 @@ pub struct StatusReport {
     pub in_progress: Option<ActiveUpgrade>,
     /// The last finished upgrade or rollback.
     pub last: Option<HistoryEntry>,
+    /// Plans that hold the queue up, with their fixes.
+    pub blocked: Vec<crate::BlockedPlan>,
 }
 
 /// A [`NodeProcess`] for commands that run with no supervisor: nothing runs,
@@ -211,6 +213,28 @@ fn prepare_state(result: &Result<(Installed, PreflightReport), UpgradeError>) ->
     }
 }
 
+/// Records in the journal at `path` the helper process group `pgid` the
+/// active step just spawned (it is written before the helper can do much).
+fn record_helper(path: &std::path::Path, label: &str, pgid: u32) {
+    let helper = HelperProcess::of(label, pgid);
+    match Journal::load(path) {
+        Ok(mut j) => {
+            if let Some(a) = j.active.as_mut() {
+                a.helper = Some(helper);
+                if let Err(e) = j.save() {
+                    tracing::warn!(error = %e, "cannot record the {label} hook's process group in the journal");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record the {label} hook's process group in the journal")
+        }
+    }
+}
+
+/// Longest wait for a helper left by a dead supervisor to be gone.
+const HELPER_REAP_WAIT: Duration = Duration::from_secs(30);
+
 /// Records a preparation result in the queue, the log and the audit log.
 fn record_prepare(
     home: &Home,
@@ -315,8 +339,37 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         Ok(r)
     }
 
-    /// Queues a plan; `false` when it was already known.
+    /// Checks `plan` fully before it is queued ([`crate::plan::validate_plan`]).
+    pub fn validate(&self, plan: &UpgradePlan) -> Result<(), UpgradeError> {
+        let problems: Vec<String> =
+            crate::plan::validate_plan(plan, &self.settings, &self.store.upgrade_bin(&plan.name))
+                .into_iter()
+                .map(|p| {
+                    format!(
+                        "'{}' (height {}, from {}): {p}",
+                        plan.name, plan.height, plan.source
+                    )
+                })
+                .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(UpgradeError::BadPlan { problems })
+        }
+    }
+
+    /// Queues a plan after checking it fully; `false` when it was already
+    /// known. A plan that cannot be carried out is refused
+    /// ([`UpgradeError::BadPlan`]), never queued to block the others.
     pub fn offer(&mut self, plan: UpgradePlan) -> Result<bool, UpgradeError> {
+        if self
+            .queue
+            .get(&plan.name)
+            .is_some_and(|q| q.plan.height == plan.height && q.plan.info == plan.info)
+        {
+            return Ok(false);
+        }
+        self.validate(&plan)?;
         let current = self.store.current()?;
         let name = plan.name.clone();
         let height = plan.height.to_string();
@@ -349,6 +402,15 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         head: Option<u64>,
     ) -> Result<(), UpgradeError> {
         let current = self.store.current()?;
+        let mut problems = Vec::new();
+        for p in &plans {
+            if let Err(UpgradeError::BadPlan { problems: mut more }) = self.validate(p) {
+                problems.append(&mut more);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(UpgradeError::BadPlan { problems });
+        }
         let infos: Vec<_> = plans.iter().map(UpgradePlan::to_info).collect();
         self.transact(|q| {
             let problems = crate::plan::validate_batch(&infos, q, current.as_deref(), head);
@@ -385,7 +447,22 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         })
     }
 
-    /// Removes a pending plan.
+    /// Refuses when the upgrade `name` is being applied (the journal has it
+    /// active): its `upgrades/<name>` must not be replaced meanwhile.
+    pub fn ensure_not_applying(&self, name: &str) -> Result<(), UpgradeError> {
+        match self.journal()?.active {
+            Some(a) if a.name == name => Err(UpgradeError::Conflict {
+                name: name.to_string(),
+                reason: format!(
+                    "it is being applied right now (step {}); its binary in upgrades/{name} is not replaced meanwhile\nhelp: wait for it to finish (`wemixvisor upgrade status`), then install the new binary under a new name",
+                    a.step.as_str()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes a pending plan (or one waiting for a re-arm).
     pub fn cancel(&mut self, name: &str) -> Result<QueuedPlan, UpgradeError> {
         if let Some(a) = self.journal()?.active {
             if a.name == name {
@@ -408,7 +485,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         if pending.is_empty() { "none".into() } else { pending.join(", ") }
                     ),
                 }),
-                Some(PlanStatus::Pending) => q.remove(name).ok_or_else(|| UpgradeError::Conflict {
+                Some(PlanStatus::Pending | PlanStatus::Retry { .. }) => q.remove(name).ok_or_else(|| UpgradeError::Conflict {
                     name: name.to_string(),
                     reason: "it disappeared from the queue".into(),
                 }),
@@ -426,6 +503,40 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
         self.audit("cancelled", &[("name", name)]);
         Ok(removed)
+    }
+
+    /// The plans that hold the queue up at `head`, each with its reason, its
+    /// fix and the plans waiting behind it (strict height order). The
+    /// supervisor logs these every few minutes, publishes them as events and
+    /// shows them in `status`; `upgrade status` exits non-zero while any
+    /// exists.
+    pub fn blocked(&mut self, head: Option<u64>) -> Vec<crate::BlockedPlan> {
+        self.refresh();
+        let store = &self.store;
+        self.queue.blocked(head, |n| store.upgrade_bin(n))
+    }
+
+    /// Re-arms a plan that failed before its switch ([`PlanStatus::Retry`]):
+    /// it is pending again and prepared again.
+    pub fn retry(&mut self, name: &str) -> Result<(), UpgradeError> {
+        let name_s = name.to_string();
+        let done = self.transact(|q| Ok(q.rearm(&name_s)))?;
+        if !done {
+            let state = self
+                .queue
+                .get(name)
+                .map(|p| p.status.as_str())
+                .unwrap_or("not queued");
+            return Err(UpgradeError::Conflict {
+                name: name.to_string(),
+                reason: format!(
+                    "only a plan in state retry can be re-armed; it is {state}\nhelp: `wemixvisor upgrade status` shows the queue"
+                ),
+            });
+        }
+        self.retries.remove(name);
+        self.audit("re-armed", &[("name", name)]);
+        Ok(())
     }
 
     /// The plan due at `head`, if any (the queue is re-read first when
@@ -688,6 +799,24 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         };
 
+        // Room for the pre-upgrade snapshot, checked before anything is
+        // touched: a short disk blocks the plan (loudly) instead of failing
+        // it after the halt.
+        if let (Some(b), false) = (&self.backup, self.settings.skip_backup) {
+            let b = b.clone();
+            let space = tokio::task::spawn_blocking(move || b.check_snapshot_space())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(e) = space {
+                let reason = format!(
+                    "upgrade '{}' is due but the pre-upgrade snapshot would not fit: {e}; the node keeps running until there is room",
+                    plan.name
+                );
+                return self.block(&plan, reason);
+            }
+        }
+
         let mut journal = self.journal()?;
         if let Some(a) = &journal.active {
             return Err(UpgradeError::Conflict {
@@ -721,6 +850,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             restore_data: false,
             restart_after_rollback: running,
             manual: false,
+            helper: None,
+            verify: None,
             started_at: now(),
             updated_at: now(),
         });
@@ -816,15 +947,20 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 hooks.push(("custom pre-upgrade", self.home.visor_dir().join(custom)));
             }
             for (label, path) in hooks {
-                match run_hook(
+                let jpath = self.home.upgrade_journal_file();
+                let record = move |pgid: u32| record_helper(&jpath, label, pgid);
+                let ran = run_hook_recorded(
                     label,
                     &path,
                     &env,
                     self.settings.hook_timeout,
                     self.settings.preupgrade_max_retries,
+                    Some(&record),
                 )
-                .await
-                {
+                .await;
+                // The run is over (its group was killed at a timeout): forget it.
+                journal.save()?;
+                match ran {
                     Ok(HookDecision::Proceed) => {}
                     Ok(HookDecision::Abort) => {
                         let e = UpgradeError::HookAborted {
@@ -960,20 +1096,32 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         outcome: Outcome,
         err: UpgradeError,
     ) -> Result<ApplyOutcome, UpgradeError> {
-        let reason = err.to_string();
+        let mut reason = err.to_string();
         let Some(a) = journal.active.clone() else {
             return Err(err);
         };
         if self.store.current()? != a.from {
             self.store.switch_to(a.from.as_deref())?;
         }
+        if a.step == Step::PreHook {
+            if let Some(note) = self.restore_after_pre_hook(&a).await {
+                // Before the help line, which stays last.
+                match reason.find("\nhelp:") {
+                    Some(i) => reason.insert_str(i, &format!("; {note}")),
+                    None => reason.push_str(&format!("; {note}")),
+                }
+            }
+        }
         spec.args = a.previous_args.clone();
         journal.finish(outcome, a.from.clone(), Some(reason.clone()), false)?;
+        // Nothing was switched: a failure here (backup, free space, a
+        // pre-hook) is kept retryable rather than final; an abort (exit 30)
+        // is the hook's decision.
         let status = match outcome {
             Outcome::Aborted => PlanStatus::Aborted {
                 reason: reason.clone(),
             },
-            _ => PlanStatus::Failed {
+            _ => PlanStatus::Retry {
                 reason: reason.clone(),
             },
         };
@@ -999,6 +1147,40 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             node.start(spec).await?;
         }
         Err(err)
+    }
+
+    /// After a pre-upgrade hook failed or aborted (it may have changed the
+    /// chain data): restores the pre-upgrade snapshot when
+    /// `rollback_restore_data` is set, otherwise says how to. Returns the
+    /// note for the reason, log and audit.
+    async fn restore_after_pre_hook(&self, a: &ActiveUpgrade) -> Option<String> {
+        let snap = a.snapshot.as_ref()?;
+        let command = format!("wemixvisor backup restore {}", snap.id);
+        let note = match (&self.backup, self.settings.rollback_restore_data) {
+            (Some(b), true) => {
+                let b = b.clone();
+                let id = snap.id.clone();
+                match tokio::task::spawn_blocking(move || b.restore(&id)).await {
+                    Ok(Ok(())) => format!(
+                        "the pre-upgrade hook may have changed the chain data: restored snapshot {} before the previous binary starts",
+                        snap.id
+                    ),
+                    Ok(Err(e)) => format!(
+                        "the pre-upgrade hook may have changed the chain data and restoring snapshot {} FAILED ({e}); restore it by hand: `{command}`",
+                        snap.id
+                    ),
+                    Err(e) => format!(
+                        "the pre-upgrade hook may have changed the chain data and restoring snapshot {} FAILED ({e}); restore it by hand: `{command}`",
+                        snap.id
+                    ),
+                }
+            }
+            _ => format!(
+                "the pre-upgrade hook may have changed the chain data; to put it back, stop the node and run `{command}` (or set upgrade.rollback_restore_data = true to do it automatically)"
+            ),
+        };
+        tracing::error!(upgrade = %a.name, snapshot = %snap.id, "{note}");
+        Some(note)
     }
 
     /// Rolls the active upgrade back after its switch (automatic).
@@ -1153,6 +1335,24 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             return Ok(Recovery::Clean);
         };
         tracing::warn!(upgrade = %a.name, step = a.step.as_str(), "an upgrade was interrupted; recovering");
+        if let Some(h) = &a.helper {
+            if h.may_still_run() {
+                tracing::warn!(upgrade = %a.name, pgid = h.pgid, "killing what is left of the interrupted {} run before the step runs again", h.label);
+                if !crate::proc::kill_and_reap_group(h.pgid, HELPER_REAP_WAIT).await {
+                    return Err(UpgradeError::Conflict {
+                        name: a.name.clone(),
+                        reason: format!(
+                            "the {} run of the interrupted upgrade (process group {}) did not go away within {HELPER_REAP_WAIT:?} of SIGKILL\nhelp: check it with `ps -g {}`, then start wemixvisor again",
+                            h.label, h.pgid, h.pgid
+                        ),
+                    });
+                }
+            }
+            if let Some(act) = journal.active.as_mut() {
+                act.helper = None;
+            }
+            journal.save()?;
+        }
         self.audit(
             "recovering",
             &[("name", &a.name), ("step", a.step.as_str())],
@@ -1179,7 +1379,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         a.attempt
                     );
                     journal.finish(Outcome::Failed, a.from.clone(), Some(reason.clone()), false)?;
-                    let st = PlanStatus::Failed {
+                    let st = PlanStatus::Retry {
                         reason: reason.clone(),
                     };
                     self.transact(|q| {
@@ -1315,6 +1515,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             restore_data,
             restart_after_rollback: node.pid().is_some(),
             manual: true,
+            helper: None,
+            verify: None,
             started_at: now(),
             updated_at: now(),
         });
@@ -1323,9 +1525,14 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         self.finish_rollback(&mut journal, node, spec).await
     }
 
-    /// What `upgrade status` shows.
+    /// What `upgrade status` shows, with the head unknown.
     pub fn status(&mut self) -> Result<StatusReport, UpgradeError> {
-        self.refresh();
+        self.status_at(None)
+    }
+
+    /// What `upgrade status` shows at `head`.
+    pub fn status_at(&mut self, head: Option<u64>) -> Result<StatusReport, UpgradeError> {
+        let blocked = self.blocked(head);
         let journal = self.journal()?;
         let current = self.store.current()?;
         let bin = self.store.bin_of(current.as_deref());
@@ -1336,6 +1543,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             plans: self.queue.plans().to_vec(),
             in_progress: journal.active.clone(),
             last: journal.last().cloned(),
+            blocked,
         })
     }
 }

@@ -77,7 +77,14 @@ pub enum UpgradeCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a pending upgrade from the queue.
+    /// Re-arm an upgrade that failed before its switch (state retry): it
+    /// is prepared again and applied when due.
+    Retry {
+        /// Upgrade name.
+        #[arg(id = "upgrade", value_name = "NAME")]
+        name: String,
+    },
+    /// Remove a pending upgrade (or one waiting for a retry) from the queue.
     Cancel {
         /// Upgrade name.
         #[arg(id = "upgrade", value_name = "NAME")]
@@ -218,6 +225,12 @@ pub fn run(home: &Home, config: &Config, cmd: UpgradeCmd) -> anyhow::Result<Exit
         ),
         UpgradeCmd::Plan { file } => plan(home, config, &file),
         UpgradeCmd::Status { json } => status(home, config, json),
+        UpgradeCmd::Retry { name } => {
+            let mut m = manager(home, config, None)?;
+            m.retry(&name).map_err(classify)?;
+            println!("re-armed upgrade '{name}'; {}", note_supervisor(home));
+            Ok(ExitCode::SUCCESS)
+        }
         UpgradeCmd::Cancel { name } => cancel(home, config, &name),
         UpgradeCmd::Rollback { restore_data } => rollback(home, config, restore_data),
     }
@@ -250,6 +263,7 @@ fn add(
     })?;
     let rt = runtime()?;
     let mut m = manager(home, config, None)?;
+    m.ensure_not_applying(name).map_err(classify)?;
     let current = m.store().current()?;
     let (head, head_from) = head(&rt, home, config);
     if let Some(h) = height {
@@ -436,6 +450,16 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
         }
         None => println!("last:       no upgrade yet"),
     }
+    for b in &r.blocked {
+        println!(
+            "blocked:    '{}' (height {}): {}",
+            b.name, b.height, b.reason
+        );
+        if !b.holding_back.is_empty() {
+            println!("            holding back: {}", b.holding_back.join(", "));
+        }
+        println!("            fix: {}", b.fix);
+    }
     if r.plans.is_empty() {
         println!("queue:      empty");
         return;
@@ -468,6 +492,7 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             }
             (PlanStatus::Failed { reason }, _)
             | (PlanStatus::Aborted { reason }, _)
+            | (PlanStatus::Retry { reason }, _)
             | (PlanStatus::RolledBack { reason }, _) => {
                 println!("      why: {}", first_line(reason));
             }
@@ -482,9 +507,9 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
 fn status(home: &Home, config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let mut m = manager(home, config, None)?;
-    let report = m.status()?;
     let pid = supervisor_pid(home);
     let (head, head_from) = head(&rt, home, config);
+    let report = m.status_at(head)?;
     if as_json {
         let mut v = serde_json::to_value(&report)?;
         v["supervisor_pid"] = json!(pid);
@@ -493,7 +518,11 @@ fn status(home: &Home, config: &Config, as_json: bool) -> anyhow::Result<ExitCod
     } else {
         print_status(&report, pid, head, head_from);
     }
-    Ok(ExitCode::SUCCESS)
+    if report.blocked.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 fn cancel(home: &Home, config: &Config, name: &str) -> anyhow::Result<ExitCode> {
