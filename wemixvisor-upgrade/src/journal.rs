@@ -22,6 +22,10 @@ pub enum Step {
     Backup,
     /// Running the pre-upgrade hooks.
     PreHook,
+    /// Running the plan's `migrate` commands (node stopped, data changing).
+    Migrate,
+    /// Running the plan's `verify` commands after the migration.
+    VerifyMigration,
     /// Pointing `current` at the new binary.
     Switch,
     /// Starting the new node.
@@ -41,6 +45,8 @@ impl Step {
             Step::Halt => "halt",
             Step::Backup => "backup",
             Step::PreHook => "pre-hook",
+            Step::Migrate => "migrate",
+            Step::VerifyMigration => "verify-migration",
             Step::Switch => "switch",
             Step::Start => "start",
             Step::Verify => "verify",
@@ -93,6 +99,10 @@ pub struct ActiveUpgrade {
     /// before the step runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helper: Option<HelperProcess>,
+    /// The data migration of this upgrade (its steps and how far it got),
+    /// when the plan has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<crate::migration::MigrationState>,
     /// The verification window of the new binary, once it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyWindow>,
@@ -360,6 +370,7 @@ mod tests {
             restart_after_rollback: true,
             manual: false,
             helper: None,
+            migration: None,
             verify: None,
             started_at: now(),
             updated_at: now(),

@@ -108,6 +108,9 @@ pub struct StatusReport {
     pub last: Option<HistoryEntry>,
     /// Plans that hold the queue up, with their fixes.
     pub blocked: Vec<crate::BlockedPlan>,
+    /// A migration step running now: step, elapsed time, last output line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration: Option<crate::migration::Progress>,
 }
 
 /// A [`NodeProcess`] for commands that run with no supervisor: nothing runs,
@@ -174,21 +177,33 @@ impl<F: FileSystem + Clone + 'static> std::fmt::Debug for UpgradeManager<F> {
     }
 }
 
-/// Fetches (or finds) and pre-flights the binary of `plan` against `args`.
-async fn prepare_plan<F: FileSystem>(
+/// Fetches (or finds) and pre-flights the binary of `plan` against `args`
+/// (as the new release changes them), after checking that its data
+/// migration, if any, can run (free space for the snapshot and the
+/// migration included); `snapshot` says whether a snapshot will be taken.
+async fn prepare_plan<F: FileSystem + Clone>(
     store: &BinaryStore<F>,
     settings: &UpgradeSettings,
     plan: &UpgradePlan,
     args: &[String],
+    snapshot: bool,
 ) -> Result<(Installed, PreflightReport), UpgradeError> {
-    let installed = ensure_binary(store, settings, plan).await?;
+    let change = migration_steps::check_before_halt(store.home(), plan, args, snapshot)?;
+    let release_store = migration_steps::release_store(store, plan);
+    let installed = ensure_binary(&release_store, settings, plan).await?;
+    migration_steps::record_daemon(store, plan, release_store.daemon_name());
+    let args = crate::migration::Release {
+        daemon_name: None,
+        changes: vec![change],
+    }
+    .apply(args);
     let current = store.current()?;
     let old_bin = store.bin_of(current.as_deref());
     let report = preflight(
         &plan.name,
         &installed.binary,
         Some(&old_bin),
-        args,
+        &args,
         &settings.flag_migrations,
         settings.preflight_timeout,
     )
@@ -341,16 +356,18 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
 
     /// Checks `plan` fully before it is queued ([`crate::plan::validate_plan`]).
     pub fn validate(&self, plan: &UpgradePlan) -> Result<(), UpgradeError> {
-        let problems: Vec<String> =
-            crate::plan::validate_plan(plan, &self.settings, &self.store.upgrade_bin(&plan.name))
-                .into_iter()
-                .map(|p| {
-                    format!(
-                        "'{}' (height {}, from {}): {p}",
-                        plan.name, plan.height, plan.source
-                    )
-                })
-                .collect();
+        let bin = migration_steps::release_store(&self.store, plan).upgrade_bin(&plan.name);
+        let snapshots = self.backup.is_some() && !self.settings.skip_backup;
+        let problems: Vec<String> = crate::plan::validate_plan(plan, &self.settings, &bin)
+            .into_iter()
+            .chain(migration_steps::validate(plan, snapshots))
+            .map(|p| {
+                format!(
+                    "'{}' (height {}, from {}): {p}",
+                    plan.name, plan.height, plan.source
+                )
+            })
+            .collect();
         if problems.is_empty() {
             Ok(())
         } else {
@@ -550,7 +567,16 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
     /// flag renames recorded for it applied.
     pub fn launch_args(&self, raw: &[String]) -> Vec<String> {
         let current = self.store.current().ok().flatten();
-        apply_migrations(raw, &self.store.migrations_of(current.as_deref()))
+        let raw = match current.as_deref() {
+            Some(c) => crate::migration::Release::load(&self.home.upgrade_dir(c)).apply(raw),
+            None => raw.to_vec(),
+        };
+        apply_migrations(&raw, &self.store.migrations_of(current.as_deref()))
+    }
+
+    /// What the node is started from: `current/bin/<its release's binary name>`.
+    pub fn launch_program(&self) -> PathBuf {
+        self.store.launch_program()
     }
 
     fn reap(&mut self) -> bool {
@@ -646,9 +672,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         let settings = self.settings.clone();
         let home = self.home.clone();
         let args = args.to_vec();
+        let snapshot = self.backup.is_some() && !self.settings.skip_backup;
         let task_fp = fp.clone();
         let handle = tokio::spawn(async move {
-            let result = prepare_plan(&store, &settings, &plan, &args).await;
+            let result = prepare_plan(&store, &settings, &plan, &args, snapshot).await;
             record_prepare(&home, &plan, &task_fp, &result);
         });
         self.tasks.insert(name, Task { fp, handle });
@@ -664,7 +691,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             t.handle.abort();
         }
         let fp = fingerprint(plan);
-        let result = prepare_plan(&self.store, &self.settings, plan, args).await;
+        let snapshot = self.backup.is_some() && !self.settings.skip_backup;
+        let result = prepare_plan(&self.store, &self.settings, plan, args, snapshot).await;
         record_prepare(&self.home, plan, &fp, &result);
         self.refresh();
         result.map(|_| ())
@@ -766,6 +794,20 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
 
+        // The data migration can still run (free space included): checked
+        // before anything is touched, so a short disk blocks the plan.
+        let snapshots = self.backup.is_some() && !self.settings.skip_backup;
+        let change =
+            match migration_steps::check_before_halt(&self.home, &plan, &spec.args, snapshots) {
+                Ok(c) => c,
+                Err(e) => return self.block(&plan, e.to_string()),
+            };
+        let new_args = crate::migration::Release {
+            daemon_name: None,
+            changes: vec![change.clone()],
+        }
+        .apply(&spec.args);
+
         // Pre-flight again with the exact arguments of this moment (cheap).
         let current = self.store.current()?;
         let new_bin = self.store.upgrade_bin(&plan.name);
@@ -774,7 +816,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             &plan.name,
             &new_bin,
             Some(&old_bin),
-            &spec.args,
+            &new_args,
             &self.settings.flag_migrations,
             self.settings.preflight_timeout,
         )
@@ -829,6 +871,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 ),
             });
         }
+        let migration = match self.begin_migration(&plan, current.as_deref(), &spec.args, change) {
+            Ok(m) => m,
+            Err(e) => return self.block(&plan, e.to_string()),
+        };
         let mut migrations = self.store.migrations_of(current.as_deref());
         for m in report.migrations {
             if !migrations.contains(&m) {
@@ -851,6 +897,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             restart_after_rollback: running,
             manual: false,
             helper: None,
+            migration,
             verify: None,
             started_at: now(),
             updated_at: now(),
@@ -981,6 +1028,12 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
 
+        if from_step <= Step::VerifyMigration {
+            if let Err(failure) = self.run_migration_steps(journal, plan).await {
+                return self.fail_migration(journal, node, spec, failure).await;
+            }
+        }
+
         if from_step <= Step::Switch {
             journal.enter(Step::Switch)?;
             fault::point("switch");
@@ -994,6 +1047,9 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 tracing::warn!(upgrade = %name, error = %e, "cannot record the plan beside its binary");
             }
             self.store.record_migrations(&name, &a.migrations)?;
+            if let Some(m) = journal.active.as_ref().and_then(|x| x.migration.as_ref()) {
+                m.release.save(&self.home.upgrade_dir(&name))?;
+            }
             tracing::info!(upgrade = %name, "current now points at upgrades/{name}");
             self.audit(
                 "switched",
@@ -1005,6 +1061,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
 
         spec.args = a.args.clone();
+        spec.program = self.store.launch_program();
         let mut pid = None;
         if self.settings.restart_after_upgrade {
             if from_step <= Step::Start {
@@ -1113,6 +1170,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
         spec.args = a.previous_args.clone();
+        spec.program = self.store.launch_program();
         journal.finish(outcome, a.from.clone(), Some(reason.clone()), false)?;
         // Nothing was switched: a failure here (backup, free space, a
         // pre-hook) is kept retryable rather than final; an abort (exit 30)
@@ -1195,7 +1253,13 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         let restore = self.settings.rollback_restore_data;
         if let Some(a) = journal.active.as_mut() {
             a.rollback_reason = Some(reason);
-            a.restore_data = restore && a.snapshot.is_some();
+            // An in-place migration changed the data: the old binary must
+            // not start on it.
+            let migrated_in_place = a
+                .migration
+                .as_ref()
+                .is_some_and(|m| m.in_place() && !m.plan.migrate.is_empty());
+            a.restore_data = (restore || migrated_in_place) && a.snapshot.is_some();
         }
         journal.enter(Step::RollingBack)?;
         fault::point("rollback");
@@ -1254,6 +1318,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
         spec.args = a.previous_args.clone();
+        spec.program = self.store.launch_program();
         let entry = journal
             .finish(
                 Outcome::RolledBack,
@@ -1303,6 +1368,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         spec: &mut LaunchSpec,
     ) -> Result<Recovery, UpgradeError> {
         spec.args = self.launch_args(&spec.args);
+        spec.program = self.launch_program();
         self.store.clean_stale_staging();
         let mut journal = self.journal()?;
         let current = self.store.current()?;
@@ -1405,6 +1471,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 self.audit("interrupted", &[("name", &a.name), ("step", &step)]);
                 tracing::warn!(upgrade = %a.name, "{reason}");
                 Ok(Recovery::StartedOver { name: a.name, step })
+            }
+            Step::Migrate | Step::VerifyMigration => {
+                self.recover_migration(&mut journal, node, chain, spec, &plan)
+                    .await
             }
             Step::Switch | Step::Start | Step::Verify | Step::PostHook => {
                 let from = if a.step == Step::Switch {
@@ -1516,6 +1586,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             restart_after_rollback: node.pid().is_some(),
             manual: true,
             helper: None,
+            migration: None,
             verify: None,
             started_at: now(),
             updated_at: now(),
@@ -1541,12 +1612,16 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             current_sha256: file_sha256(&bin).ok(),
             current_binary: bin,
             plans: self.queue.plans().to_vec(),
+            migration: self.migration_progress(&journal),
             in_progress: journal.active.clone(),
             last: journal.last().cloned(),
             blocked,
         })
     }
 }
+
+#[path = "manager_migration.rs"]
+mod migration_steps;
 
 #[cfg(test)]
 #[path = "manager_tests.rs"]

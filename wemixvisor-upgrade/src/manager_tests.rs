@@ -558,6 +558,7 @@ fn crashed_at(fx: &Fx, step: Step, switched: bool, attempt: u32) {
         restart_after_rollback: true,
         manual: false,
         helper: None,
+        migration: None,
         verify: None,
         started_at: now(),
         updated_at: now(),

@@ -1288,19 +1288,30 @@ pub fn datadir_of(args: &[String], default: &Path) -> PathBuf {
 /// changes for the node (`upgrades/<name>/release.json`).
 pub const RELEASE_FILE: &str = "release.json";
 
+/// One release's option changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionChange {
+    /// Its option changes.
+    #[serde(default, skip_serializing_if = "NodeOptions::is_empty")]
+    pub node_options: NodeOptions,
+    /// Its datadir, resolved (absolute), when it moved to a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datadir: Option<PathBuf>,
+}
+
 /// What a release changes for the node, kept beside its binary so every
-/// later start of it uses the same binary name and options.
+/// later start of it uses the same binary name and options. The changes of
+/// the releases before it are kept too (in order), so a later plain
+/// upgrade keeps, say, the datadir an earlier one moved to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
     /// Its binary's name, when not the home's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daemon_name: Option<String>,
-    /// Its option changes.
-    #[serde(default, skip_serializing_if = "NodeOptions::is_empty")]
-    pub node_options: NodeOptions,
-    /// Its datadir, resolved (absolute), when it differs from the old one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub datadir: Option<PathBuf>,
+    /// The option changes from the node's own arguments to this release's,
+    /// oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<OptionChange>,
 }
 
 impl Release {
@@ -1337,10 +1348,18 @@ impl Release {
 
     /// `args` as this release's node takes them.
     pub fn apply(&self, args: &[String]) -> Vec<String> {
-        if self.node_options.is_empty() && self.datadir.is_none() {
-            return args.to_vec();
-        }
-        self.node_options.apply(args, self.datadir.as_deref())
+        self.changes.iter().fold(args.to_vec(), |a, c| {
+            if c.node_options.is_empty() && c.datadir.is_none() {
+                a
+            } else {
+                c.node_options.apply(&a, c.datadir.as_deref())
+            }
+        })
+    }
+
+    /// The datadir the last change moved to, if any.
+    pub fn datadir(&self) -> Option<&Path> {
+        self.changes.iter().rev().find_map(|c| c.datadir.as_deref())
     }
 }
 
@@ -1392,6 +1411,10 @@ pub struct MigrationState {
     /// How often an interrupted migration was restored and started again.
     #[serde(default)]
     pub restarts: u32,
+    /// What the new release is started with (written beside its binary at
+    /// the switch).
+    #[serde(default)]
+    pub release: Release,
 }
 
 /// Longest run of restore-and-start-again after interruptions.

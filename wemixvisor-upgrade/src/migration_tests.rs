@@ -421,11 +421,16 @@ fn release_file_round_trip_and_args() {
     assert_eq!(Release::load(d.path()), Release::default());
     let r = Release {
         daemon_name: Some("geth".into()),
-        node_options: NodeOptions {
-            add: vec!["--db.engine=pebble".into()],
-            ..NodeOptions::default()
-        },
-        datadir: Some(PathBuf::from("/new")),
+        changes: vec![
+            OptionChange {
+                node_options: NodeOptions {
+                    add: vec!["--db.engine=pebble".into()],
+                    ..NodeOptions::default()
+                },
+                datadir: Some(PathBuf::from("/new")),
+            },
+            OptionChange::default(),
+        ],
     };
     r.save(d.path()).unwrap();
     assert_eq!(Release::load(d.path()), r);
@@ -435,6 +440,7 @@ fn release_file_round_trip_and_args() {
         ["--http", "--db.engine=pebble", "--datadir", "/new"]
     );
     assert_eq!(Release::default().apply(&args), args);
+    assert_eq!(r.datadir(), Some(Path::new("/new")));
     Release::default().save(d.path()).unwrap();
     assert!(!d.path().join(RELEASE_FILE).exists());
     std::fs::write(d.path().join(RELEASE_FILE), "{").unwrap();
@@ -467,6 +473,7 @@ fn interrupted_migrations_resume_restore_or_fail_as_the_plan_says() {
         phase: Phase::Migrate,
         next: 0,
         restarts: 0,
+        release: Release::default(),
     };
     assert!(st.in_place());
     assert_eq!(st.on_interrupt(), Resume::From(Phase::Migrate, 0));
@@ -523,6 +530,7 @@ async fn a_migration_runs_its_steps_in_order_records_each_and_stops_at_a_failure
         phase: Phase::Migrate,
         next: 0,
         restarts: 0,
+        release: Release::default(),
     };
     let mut saved: Vec<(Phase, usize, bool)> = Vec::new();
     let audited = std::sync::Mutex::new(Vec::<String>::new());
@@ -572,6 +580,7 @@ async fn a_migration_runs_its_steps_in_order_records_each_and_stops_at_a_failure
         phase: Phase::Migrate,
         next: 1,
         restarts: 0,
+        release: Release::default(),
     };
     let e = run_migration(&c, &mut st, &mut |_, _| {}, &|_, _| {})
         .await

@@ -433,6 +433,22 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             a.updated_at
         );
     }
+    if let Some(m) = &r.migration {
+        println!(
+            "migration:  {} step {}/{} '{}', {} for {}{}",
+            m.phase,
+            m.index + 1,
+            m.total,
+            m.step,
+            if m.finished { "ran" } else { "running" },
+            humantime::format_duration(std::time::Duration::from_secs(m.elapsed_now())),
+            if m.last_line.is_empty() {
+                String::new()
+            } else {
+                format!("; last output: {}", m.last_line)
+            }
+        );
+    }
     match &r.last {
         Some(l) => {
             println!(
