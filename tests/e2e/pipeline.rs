@@ -330,9 +330,17 @@ fn a_new_binary_rejecting_a_current_flag_is_not_switched_to() {
         Some(node),
         "the node was halted for a plan that failed pre-flight"
     );
-    let text = h.ok(&["upgrade", "status"]);
+    // a due plan that cannot go ahead is loud: listed as blocked, with the
+    // fix, and `upgrade status` exits 1
+    let out = h.output(&["upgrade", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains("failed to prepare") && text.contains("--passthrough.marker"),
+        "{text}"
+    );
+    assert!(
+        text.contains("blocked:    'v2'") && text.contains("wemixvisor upgrade cancel v2"),
         "{text}"
     );
     run.signal(Sig::SIGTERM);
