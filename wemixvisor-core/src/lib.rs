@@ -48,7 +48,7 @@ pub use status::{
 };
 pub use traits::{
     AlwaysAllow, ChainClient, DataBackup, FileSystem, HaltGuard, HaltReason, HaltVerdict,
-    NodeProcess, OsFs, SnapshotRef, SyncStatus,
+    NodeProcess, OsFs, QuorumView, SnapshotRef, SyncStatus,
 };
 pub use types::{ExitInfo, LaunchSpec, NodeState, UpgradePlan};
 pub use upgrade_info::{

@@ -173,21 +173,29 @@ fn process_start(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// The verification window of a new binary (see `UpgradeManager::verification`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The verification window of a new binary (judged by [`crate::verify::assess`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyWindow {
     /// Unix time (seconds) the window opened (the new node started).
     pub opened_unix: u64,
     /// Unix time (seconds) the window closes.
     pub deadline_unix: u64,
-    /// Head when the new node passed its first checks, if known.
+    /// The first head the new node reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_head: Option<u64>,
-    /// Unix time (seconds) quorum was first seen with the head stalled;
-    /// from then on the head must advance within `verify_timeout`.
+    /// When it first passed the immediate checks (RPC, peers, height).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_unix: Option<u64>,
+    /// When its RPC last answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_ok_unix: Option<u64>,
+    /// The head it advanced to past the height, once it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<u64>,
+    /// When quorum was first seen with the head standing still.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum_since_unix: Option<u64>,
-    /// The last "waiting" line, for status.
+    /// What it waits for now, for status ("waiting for quorum: 1 of 4 validators").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }

@@ -70,8 +70,12 @@ mod watcher;
 mod testing;
 
 pub use error::UpgradeError;
-pub use journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
-pub use manager::{ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager};
+pub use journal::{
+    ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step, VerifyWindow,
+};
+pub use manager::{
+    ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager, VerifyDecision,
+};
 pub use queue::{
     fingerprint, BlockedPlan, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue,
 };

@@ -12,10 +12,13 @@ use wemixvisor_core::{
 
 use crate::hooks::{run_hook, run_hook_recorded, HookDecision, HookEnv};
 use crate::install::{ensure_binary, Installed};
-use crate::journal::{ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step};
+use crate::journal::{
+    ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step, VerifyWindow,
+};
 use crate::preflight::{apply_migrations, preflight, PreflightReport};
 use crate::queue::{fingerprint, now};
 use crate::store::file_sha256;
+use crate::verify::{assess, Observation, Verdict, VerifyPolicy};
 use crate::{
     audit, fault, BinaryStore, PlanStatus, PrepareState, QueuedPlan, UpgradeError, UpgradeQueue,
     UpgradeSettings,
@@ -81,6 +84,14 @@ pub enum Recovery {
         name: String,
         /// The step it was interrupted at.
         step: String,
+    },
+    /// An upgrade interrupted in its verification window: the new node runs
+    /// (started here if it did not) and the window goes on from the
+    /// journal; the loop carries it on with
+    /// [`UpgradeManager::tick_verification`].
+    Verifying {
+        /// Upgrade name.
+        name: String,
     },
     /// An upgrade interrupted too often before its switch was given up.
     GaveUp {
@@ -245,6 +256,44 @@ fn record_helper(path: &std::path::Path, label: &str, pgid: u32) {
             tracing::warn!(error = %e, "cannot record the {label} hook's process group in the journal")
         }
     }
+}
+
+/// Time between looks at a new node while `apply` waits on it.
+const VERIFY_EVERY: Duration = Duration::from_millis(250);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What the verification of a new binary concluded (see
+/// [`UpgradeManager::tick_verification`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyDecision {
+    /// Still in its window; `detail` is what it waits for ("waiting for
+    /// quorum: 1 of 4 validators").
+    Pending {
+        /// Upgrade name.
+        name: String,
+        /// One line for status and log.
+        detail: String,
+    },
+    /// Healthy: the upgrade is complete.
+    Healthy {
+        /// Upgrade name.
+        name: String,
+        /// Why it is judged healthy.
+        detail: String,
+    },
+    /// Failed: rolled back.
+    Rollback {
+        /// Upgrade name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Longest wait for a helper left by a dead supervisor to be gone.
@@ -560,6 +609,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
     /// another process changed it).
     pub fn due(&mut self, head: Option<u64>) -> Option<UpgradePlan> {
         self.refresh();
+        // One upgrade at a time: none while one is in progress or verifying.
+        if self.journal().map_or(true, |j| j.active.is_some()) {
+            return None;
+        }
         self.queue.due(head).cloned()
     }
 
@@ -1062,32 +1115,102 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
 
         spec.args = a.args.clone();
         spec.program = self.store.launch_program();
+        if !self.settings.restart_after_upgrade {
+            // The node is started by whoever starts wemixvisor next (the
+            // service manager): the journal stays at `start`, so the next
+            // start-up recovery starts the new binary, verifies it in its
+            // window and runs the post-upgrade hook.
+            journal.enter(Step::Start)?;
+            self.transact(|q| {
+                q.set_status(
+                    &name,
+                    PlanStatus::Verifying {
+                        since: now(),
+                        detail: "switched; verified when wemixvisor starts again (restart_after_upgrade = false)".into(),
+                    },
+                );
+                Ok(())
+            })?;
+            tracing::info!(upgrade = %name, "switched; restart_after_upgrade is off: the new binary is started and verified when wemixvisor starts again");
+            return Ok(ApplyOutcome::SwitchedStopped { name });
+        }
         let mut pid = None;
-        if self.settings.restart_after_upgrade {
-            if from_step <= Step::Start {
-                journal.enter(Step::Start)?;
-                fault::point("start");
-                match node.start(spec).await {
-                    Ok(p) => pid = Some(p),
-                    Err(e) => {
-                        return self
-                            .roll_back(
-                                journal,
-                                node,
-                                spec,
-                                format!("the new binary did not start: {e}"),
-                            )
-                            .await
-                    }
+        if from_step <= Step::Start {
+            journal.enter(Step::Start)?;
+            fault::point("start");
+            match node.start(spec).await {
+                Ok(p) => pid = Some(p),
+                Err(e) => {
+                    return self
+                        .roll_back(
+                            journal,
+                            node,
+                            spec,
+                            format!("the new binary did not start: {e}"),
+                        )
+                        .await
                 }
             }
-            journal.enter(Step::Verify)?;
-            fault::point("verify");
-            match crate::verify::verify_node(node, chain, self.settings.verify_timeout).await {
-                Ok(h) => {
-                    tracing::info!(upgrade = %name, head = h, "the new node is healthy: RPC answers and the head advances")
+        } else if node.pid().is_none() {
+            // Recovery after the switch: nothing runs yet.
+            match node.start(spec).await {
+                Ok(p) => pid = Some(p),
+                Err(e) => {
+                    return self
+                        .roll_back(
+                            journal,
+                            node,
+                            spec,
+                            format!("the new binary did not start: {e}"),
+                        )
+                        .await
                 }
-                Err(reason) => {
+            }
+        }
+        // Open the verification window (a resumed one keeps its deadline).
+        let opened = unix_now();
+        let window = self.settings.verify_window.as_secs();
+        if let Some(act) = journal.active.as_mut() {
+            if act.verify.is_none() {
+                act.verify = Some(VerifyWindow {
+                    opened_unix: opened,
+                    deadline_unix: opened.saturating_add(window),
+                    ..VerifyWindow::default()
+                });
+            }
+        }
+        journal.enter(Step::Verify)?;
+        let deadline = journal
+            .active
+            .as_ref()
+            .and_then(|a| a.verify.as_ref())
+            .map(|v| v.deadline_unix)
+            .unwrap_or(opened);
+        self.transact(|q| {
+            q.set_status(
+                &name,
+                PlanStatus::Verifying {
+                    since: now(),
+                    detail: format!(
+                        "the new node started; verification window until {}",
+                        humantime::format_rfc3339_seconds(
+                            std::time::UNIX_EPOCH + Duration::from_secs(deadline)
+                        )
+                    ),
+                },
+            );
+            Ok(())
+        })?;
+        fault::point("verify");
+        let background = self.settings.verify_in_background;
+        let started = Instant::now();
+        loop {
+            match self.assess_now(journal, node, chain, !background).await? {
+                Verdict::Healthy(detail) => {
+                    tracing::info!(upgrade = %name, "{detail}");
+                    break;
+                }
+                Verdict::Rollback(reason) => {
                     return self
                         .roll_back(
                             journal,
@@ -1097,9 +1220,206 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         )
                         .await
                 }
+                Verdict::Pending(detail) => {
+                    let ready = journal
+                        .active
+                        .as_ref()
+                        .and_then(|a| a.verify.as_ref())
+                        .is_some_and(|v| v.ready_unix.is_some());
+                    if background && (ready || started.elapsed() >= self.settings.verify_timeout) {
+                        tracing::info!(upgrade = %name, "{detail}; the verification window stays open (the supervisor goes on)");
+                        self.audit("verifying", &[("name", &name), ("detail", &detail)]);
+                        return Ok(ApplyOutcome::Restarted {
+                            name,
+                            pid: pid.or(node.pid()).unwrap_or(0),
+                        });
+                    }
+                    tracing::debug!(upgrade = %name, "{detail}");
+                    tokio::time::sleep(VERIFY_EVERY).await;
+                }
             }
         }
+        self.finish_upgrade(journal, node, spec, plan, pid).await
+    }
 
+    /// Looks at the new node once and judges it over the journal's window
+    /// (saved when anything changed).
+    async fn assess_now(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+        done_on_advance: bool,
+    ) -> Result<Verdict, UpgradeError> {
+        let Some(a) = journal.active.clone() else {
+            return Ok(Verdict::Pending("no upgrade is in progress".into()));
+        };
+        let mut w = a.verify.clone().unwrap_or_default();
+        let exited = if node.pid().is_none() {
+            match node.wait().await {
+                Some(e) if e.requested => {
+                    return Ok(Verdict::Pending(
+                        "the node was stopped on request; verification goes on when it runs".into(),
+                    ))
+                }
+                Some(e) => Some(e.describe()),
+                None => Some("it is not running".into()),
+            }
+        } else {
+            None
+        };
+        let head = chain.block_number().await.map_err(|e| e.to_string());
+        let peers = chain.peer_count().await.ok();
+        let quorum = if w.advanced.is_none() && head.is_ok() {
+            Some(chain.quorum_view(a.height).await.map_err(|e| e.to_string()))
+        } else {
+            None
+        };
+        let obs = Observation {
+            now_unix: unix_now(),
+            exited,
+            head,
+            peers,
+            quorum,
+        };
+        let policy = VerifyPolicy {
+            timeout: self.settings.verify_timeout,
+            min_peers: self.settings.verify_min_peers,
+            height: a.height,
+            done_on_advance,
+        };
+        let before = w.clone();
+        let verdict = assess(&mut w, &policy, &obs);
+        if w != before {
+            if let Some(act) = journal.active.as_mut() {
+                act.verify = Some(w);
+            }
+            journal.save()?;
+        }
+        Ok(verdict)
+    }
+
+    /// The verification of the upgrade the journal has in its window, if
+    /// any: looks at the node once and judges it, without acting. See
+    /// [`UpgradeManager::tick_verification`] for the call that acts.
+    pub async fn verification(
+        &mut self,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+    ) -> Result<Option<VerifyDecision>, UpgradeError> {
+        let mut journal = self.journal()?;
+        let Some(a) = journal.active.clone() else {
+            return Ok(None);
+        };
+        if a.step != Step::Verify || a.verify.is_none() {
+            return Ok(None);
+        }
+        let name = a.name.clone();
+        Ok(Some(
+            match self.assess_now(&mut journal, node, chain, false).await? {
+                Verdict::Pending(detail) => VerifyDecision::Pending { name, detail },
+                Verdict::Healthy(detail) => VerifyDecision::Healthy { name, detail },
+                Verdict::Rollback(reason) => VerifyDecision::Rollback { name, reason },
+            },
+        ))
+    }
+
+    /// For the supervisor loop, on every tick and on every exit of the node
+    /// (before its restart policy): judges the upgrade in its verification
+    /// window and acts on it. `None` when no verification is open. On
+    /// [`VerifyDecision::Healthy`] the post-upgrade hook has run and the
+    /// plan is applied; on [`VerifyDecision::Rollback`] the previous binary
+    /// (and, with `rollback_restore_data`, the pre-upgrade snapshot) is back
+    /// and was started again, so the loop must not restart the crashed node
+    /// itself; on [`VerifyDecision::Pending`] nothing changed.
+    pub async fn tick_verification(
+        &mut self,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+        spec: &mut LaunchSpec,
+    ) -> Result<Option<VerifyDecision>, UpgradeError> {
+        let Some(decision) = self.verification(node, chain).await? else {
+            return Ok(None);
+        };
+        let mut journal = self.journal()?;
+        let Some(a) = journal.active.clone() else {
+            return Ok(None);
+        };
+        let plan = self.plan_of(&a);
+        match decision {
+            VerifyDecision::Pending { .. } => Ok(Some(decision)),
+            VerifyDecision::Healthy { name, detail } => {
+                tracing::info!(upgrade = %name, "{detail}");
+                match self
+                    .finish_upgrade(&mut journal, node, spec, &plan, None)
+                    .await
+                {
+                    Ok(_) => Ok(Some(VerifyDecision::Healthy { name, detail })),
+                    Err(UpgradeError::RolledBack { reason, .. }) => {
+                        Ok(Some(VerifyDecision::Rollback { name, reason }))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            VerifyDecision::Rollback { name, reason } => {
+                tracing::error!(upgrade = %name, "the new binary failed verification: {reason}; rolling back");
+                match self
+                    .roll_back(
+                        &mut journal,
+                        node,
+                        spec,
+                        format!("the new binary failed verification: {reason}"),
+                    )
+                    .await
+                {
+                    Err(UpgradeError::RolledBack { reason, .. }) => {
+                        Ok(Some(VerifyDecision::Rollback { name, reason }))
+                    }
+                    Ok(_) => Ok(Some(VerifyDecision::Rollback { name, reason })),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The upgrade in its verification window, if any, with what it waits
+    /// for (for `status`).
+    pub fn verifying(&self) -> Option<(String, VerifyWindow)> {
+        let a = self.journal().ok()?.active?;
+        if a.step != Step::Verify {
+            return None;
+        }
+        Some((a.name, a.verify?))
+    }
+
+    fn plan_of(&self, a: &ActiveUpgrade) -> UpgradePlan {
+        self.queue
+            .get(&a.name)
+            .map(|q| q.plan.clone())
+            .unwrap_or_else(|| UpgradePlan {
+                name: a.name.clone(),
+                height: a.height,
+                info: wemixvisor_core::InfoSource::None,
+                source: "journal".into(),
+            })
+    }
+
+    /// Post-upgrade hook, then done (the plan is applied).
+    async fn finish_upgrade(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        spec: &mut LaunchSpec,
+        plan: &UpgradePlan,
+        pid: Option<u32>,
+    ) -> Result<ApplyOutcome, UpgradeError> {
+        let Some(a) = journal.active.clone() else {
+            return Err(UpgradeError::Conflict {
+                name: plan.name.clone(),
+                reason: "no upgrade is in progress".into(),
+            });
+        };
+        let name = a.name.clone();
         journal.enter(Step::PostHook)?;
         fault::point("post-hook");
         let env = self.hook_env(plan);
@@ -1135,12 +1455,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         })?;
         self.audit("done", &[("name", &name)]);
         tracing::info!(upgrade = %name, height = a.height, "upgrade done");
-        Ok(
-            match (self.settings.restart_after_upgrade, pid.or(node.pid())) {
-                (true, Some(pid)) => ApplyOutcome::Restarted { name, pid },
-                _ => ApplyOutcome::SwitchedStopped { name },
-            },
-        )
+        Ok(match pid.or(node.pid()) {
+            Some(pid) => ApplyOutcome::Restarted { name, pid },
+            None => ApplyOutcome::SwitchedStopped { name },
+        })
     }
 
     /// Ends an upgrade that failed before its switch: `current` stays (or
@@ -1397,6 +1715,31 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
             Ok(())
         })?;
+        let active_name = journal.active.as_ref().map(|a| a.name.clone());
+        self.transact(|q| {
+            // A plan left "verifying" by a crash after its journal entry ended.
+            let stale: Vec<String> = q
+                .plans()
+                .iter()
+                .filter(|p| matches!(p.status, PlanStatus::Verifying { .. }))
+                .filter(|p| active_name.as_deref() != Some(p.plan.name.as_str()))
+                .map(|p| p.plan.name.clone())
+                .collect();
+            for n in stale {
+                let last = history.iter().rev().find(|h| h.name == n);
+                let st = match last {
+                    Some(h) if h.outcome == Outcome::Done => {
+                        PlanStatus::Applied { at_head: h.head }
+                    }
+                    Some(h) if h.outcome == Outcome::RolledBack => PlanStatus::RolledBack {
+                        reason: h.reason.clone().unwrap_or_default(),
+                    },
+                    _ => PlanStatus::Pending,
+                };
+                q.set_status(&n, st);
+            }
+            Ok(())
+        })?;
         let Some(a) = journal.active.clone() else {
             return Ok(Recovery::Clean);
         };
@@ -1475,6 +1818,26 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             Step::Migrate | Step::VerifyMigration => {
                 self.recover_migration(&mut journal, node, chain, spec, &plan)
                     .await
+            }
+            Step::Verify if a.verify.is_some() && self.settings.verify_in_background => {
+                spec.args = a.args.clone();
+                if node.pid().is_none() {
+                    if let Err(e) = node.start(spec).await {
+                        let reason = format!("the new binary did not start: {e}");
+                        return match self.roll_back(&mut journal, node, spec, reason).await {
+                            Err(UpgradeError::RolledBack { reason, .. }) => {
+                                Ok(Recovery::RolledBack {
+                                    name: a.name,
+                                    reason,
+                                })
+                            }
+                            Err(e) => Err(e),
+                            Ok(_) => Ok(Recovery::Verifying { name: a.name }),
+                        };
+                    }
+                }
+                tracing::info!(upgrade = %a.name, "the verification window goes on from the journal");
+                Ok(Recovery::Verifying { name: a.name })
             }
             Step::Switch | Step::Start | Step::Verify | Step::PostHook => {
                 let from = if a.step == Step::Switch {

@@ -38,6 +38,7 @@ impl Fx {
     fn settings(&self) -> UpgradeSettings {
         UpgradeSettings {
             verify_timeout: Duration::from_secs(3),
+            verify_window: Duration::from_secs(3),
             hook_timeout: Duration::from_secs(5),
             preflight_timeout: Duration::from_secs(5),
             ..UpgradeSettings::default()
@@ -472,28 +473,46 @@ async fn new_binary_that_exits_at_once_is_rolled_back_with_its_data() {
 }
 
 #[tokio::test]
-async fn stalled_head_and_failing_post_hook_roll_back() {
+async fn a_halt_at_the_fork_height_longer_than_verify_timeout_is_not_rolled_back() {
     let fx = Fx::new();
     fx.install("v2", FLAGS);
-    fx.install("v3", FLAGS);
     let mut s = fx.settings();
-    s.verify_timeout = Duration::from_millis(700);
+    s.verify_timeout = Duration::from_millis(500);
+    s.verify_window = Duration::from_secs(30);
     let mut m = fx.manager(s);
+    let node = ScriptedNode::running();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 50)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    // WBFT halted just below the fork height; 1 of 4 validators is back
+    let chain = TickingChain::frozen_at(49);
+    chain.set_quorum(1, 4);
+    let others = chain.clone();
+    let arrive = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        others.set_quorum(4, 4);
+        others.freeze(false);
+    });
+    let p = m.due(Some(49)).or_else(|| m.due(Some(50))).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(50))
+        .await
+        .unwrap();
+    arrive.await.unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
+    assert_eq!(m.journal().unwrap().last().unwrap().outcome, Outcome::Done);
+}
+
+#[tokio::test]
+async fn failing_post_hook_rolls_back() {
+    let fx = Fx::new();
+    fx.install("v3", FLAGS);
+    let mut m = fx.manager(fx.settings());
     let node = ScriptedNode::running();
     let chain = TickingChain::default();
     let mut spec = fx.spec(&[]);
-    m.offer(plan("v2", 5)).unwrap();
-    prepared(&mut m, &spec.args, &["v2"]).await;
-    chain.freeze(true);
-    let p = m.due(Some(5)).unwrap();
-    let e = m
-        .apply(&p, &node, &chain, &mut spec, Some(5))
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("head stayed"), "{e}");
-    assert_eq!(fx.current(), "genesis");
-    chain.freeze(false);
-
     fx.hook("post-upgrade", "exit 4");
     m.offer(plan("v3", 6)).unwrap();
     prepared(&mut m, &spec.args, &["v3"]).await;
@@ -508,6 +527,174 @@ async fn stalled_head_and_failing_post_hook_roll_back() {
     );
     assert_eq!(fx.current(), "genesis");
     assert!(node.is_running());
+}
+
+fn background(fx: &Fx, window: Duration) -> UpgradeSettings {
+    UpgradeSettings {
+        verify_in_background: true,
+        verify_window: window,
+        rollback_restore_data: true,
+        ..fx.settings()
+    }
+}
+
+#[tokio::test]
+async fn a_binary_that_crashes_inside_the_window_is_rolled_back_by_the_tick() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--http"]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    // apply returns once the new node passed its immediate checks
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "verifying");
+    let j = m.journal().unwrap();
+    let a = j.active.as_ref().unwrap();
+    assert_eq!(a.step, Step::Verify);
+    let w = a.verify.as_ref().unwrap();
+    assert_eq!(w.deadline_unix - w.opened_unix, 600);
+    assert_eq!(m.due(Some(99)), None, "nothing else while verifying");
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Pending { detail, .. }) => {
+            assert!(detail.contains("healthy so far"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(m.verifying().is_some());
+    // the new binary crashes 30 s (here: at once) after the switch
+    node.crash_now();
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Rollback { reason, .. }) => assert!(
+            reason.contains("exited (exit code 2)") && reason.contains("restored from snapshot"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running(), "the previous binary runs again");
+    assert_eq!(
+        node.calls().last(),
+        Some(&Call::Start(fx.bin(None), vec!["--http".into()]))
+    );
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "rolled back");
+    assert_eq!(
+        *fx.backup.restored.lock().unwrap(),
+        vec!["snap-pre-upgrade-v2"]
+    );
+    assert!(m.journal().unwrap().active.is_none());
+    assert_eq!(
+        m.tick_verification(&node, &chain, &mut spec).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_crash_in_the_window_resumes_verification_from_the_journal() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.hook("post-upgrade", "echo post > \"$WEMIX_HOME/post-ran\"");
+    let mut m = fx.manager(background(&fx, Duration::from_secs(2)));
+    let node = ScriptedNode::running();
+    let chain = TickingChain::frozen_at(4);
+    chain.set_quorum(1, 4);
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    m.apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    let deadline = m
+        .journal()
+        .unwrap()
+        .active
+        .unwrap()
+        .verify
+        .unwrap()
+        .deadline_unix;
+    // the supervisor dies; the node died with it; a new one starts
+    drop(m);
+    let node = ScriptedNode::default();
+    let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
+    let mut spec = fx.spec(&[]);
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert_eq!(r, Recovery::Verifying { name: "v2".into() });
+    assert!(node.is_running());
+    assert_eq!(node.calls(), vec![Call::Start(fx.bin(Some("v2")), vec![])]);
+    let (_, w) = m.verifying().unwrap();
+    assert_eq!(w.deadline_unix, deadline, "the window keeps its deadline");
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Pending { detail, .. }) => {
+            assert!(
+                detail.contains("waiting for quorum: 1 of 4 validators"),
+                "{detail}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!fx.home.root().join("post-ran").exists());
+    // the window ends with the halt still on: the new binary stays
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Healthy { detail, .. }) => {
+            assert!(
+                detail.contains("ended while waiting for quorum"),
+                "{detail}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(fx.home.root().join("post-ran").exists());
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
+}
+
+#[tokio::test]
+async fn without_restart_after_upgrade_the_next_start_starts_and_verifies() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.hook("post-upgrade", "echo post > \"$WEMIX_HOME/post-ran\"");
+    let s = UpgradeSettings {
+        restart_after_upgrade: false,
+        ..fx.settings()
+    };
+    let mut m = fx.manager(s.clone());
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert_eq!(out, ApplyOutcome::SwitchedStopped { name: "v2".into() });
+    assert!(!node.is_running());
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(m.journal().unwrap().active.unwrap().step, Step::Start);
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "verifying");
+    assert!(!fx.home.root().join("post-ran").exists());
+    // wemixvisor starts again (the service manager): started and verified
+    let node = ScriptedNode::default();
+    let mut m = fx.manager(UpgradeSettings {
+        restart_after_upgrade: true,
+        ..s
+    });
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert_eq!(r, Recovery::Resumed { name: "v2".into() });
+    assert!(node.is_running());
+    assert!(fx.home.root().join("post-ran").exists());
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
 }
 
 #[tokio::test]
@@ -976,7 +1163,7 @@ async fn a_failed_pre_hook_keeps_the_plan_retryable_and_restores_the_data() {
     fx.hook(
         "pre-upgrade",
         &format!(
-            "cat '{}' > '{}'; echo 'migration broke' >&2; exit 7",
+            "sleep 0.5; cat '{}' > '{}'; echo 'migration broke' >&2; exit 7",
             fx.home.upgrade_journal_file().display(),
             journal_seen.display()
         ),

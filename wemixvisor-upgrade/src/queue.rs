@@ -39,6 +39,15 @@ pub enum PlanStatus {
         /// Why.
         reason: String,
     },
+    /// Switched to; the new binary is in its verification window (or, with
+    /// `restart_after_upgrade = false`, waits to be started and verified).
+    /// Plans above it wait.
+    Verifying {
+        /// RFC 3339 time the window opened.
+        since: String,
+        /// What it waits for.
+        detail: String,
+    },
     /// Failed before its switch (a backup, a free-space check or a
     /// pre-upgrade hook failed): nothing was switched, and the plan waits
     /// for the operator to re-arm it (`wemixvisor upgrade retry <name>`) or
@@ -59,12 +68,16 @@ impl PlanStatus {
             PlanStatus::Aborted { .. } => "aborted",
             PlanStatus::RolledBack { .. } => "rolled back",
             PlanStatus::Retry { .. } => "retry",
+            PlanStatus::Verifying { .. } => "verifying",
         }
     }
 
     /// True for the states a plan never leaves on its own.
     pub fn is_final(&self) -> bool {
-        !matches!(self, PlanStatus::Pending | PlanStatus::Retry { .. })
+        !matches!(
+            self,
+            PlanStatus::Pending | PlanStatus::Retry { .. } | PlanStatus::Verifying { .. }
+        )
     }
 }
 
@@ -387,7 +400,7 @@ impl UpgradeQueue {
     pub fn due(&self, head: Option<u64>) -> Option<&UpgradePlan> {
         for p in &self.plans {
             match p.status {
-                PlanStatus::Retry { .. } => return None,
+                PlanStatus::Retry { .. } | PlanStatus::Verifying { .. } => return None,
                 PlanStatus::Pending => {
                     if p.plan.height == 0 || head.is_some_and(|h| h >= p.plan.height) {
                         return Some(&p.plan);

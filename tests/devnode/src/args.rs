@@ -99,6 +99,8 @@ pub const FLAGS: &[FlagSpec] = &[
     flag("sim.reject-flags", Value, None, "Comma-separated flags this binary pretends not to know: passing one exits 1", Sim),
     flag("sim.block-period", Value, Some("1s"), "Time between blocks: 200ms, 1s, or plain milliseconds", Sim),
     flag("sim.stall-at", Value, None, "Stop producing blocks at this height", Sim),
+    flag("sim.resume-after", Value, None, "With --sim.stall-at: blocks resume this long after the start (the other validators arrive)", Sim),
+    flag("sim.crash-after", Value, None, "Exit 2 this long after the start (a binary that crashes after passing its first checks)", Sim),
     flag("sim.crash-at", Value, None, "Exit 2 once the head reaches this height during this run (at once after the first block if already past it)", Sim),
     flag("sim.exit-at-start", Value, None, "Exit with this code right after the startup banner", Sim),
     flag("sim.shutdown-delay", Value, Some("0"), "Time spent shutting down after SIGTERM/SIGINT", Sim),
@@ -331,6 +333,10 @@ pub struct SimConfig {
     pub stall_at: Option<u64>,
     /// Exit 2 when the head reaches this.
     pub crash_at: Option<u64>,
+    /// With `stall_at`: blocks resume this long after the start.
+    pub resume_after: Option<Duration>,
+    /// Exit 2 this long after the start.
+    pub crash_after: Option<Duration>,
     /// Exit with this code after the banner.
     pub exit_at_start: Option<u8>,
     /// Sleep this long when shutting down.
@@ -564,6 +570,14 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
             block_period,
             stall_at: opt_u64(s, "sim.stall-at")?,
             crash_at: opt_u64(s, "sim.crash-at")?,
+            resume_after: s
+                .last("sim.resume-after")
+                .map(|v| parse_duration("sim.resume-after", v))
+                .transpose()?,
+            crash_after: s
+                .last("sim.crash-after")
+                .map(|v| parse_duration("sim.crash-after", v))
+                .transpose()?,
             exit_at_start,
             shutdown_delay: parse_duration(
                 "sim.shutdown-delay",

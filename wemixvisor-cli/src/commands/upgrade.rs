@@ -112,6 +112,8 @@ pub fn settings_with(
         skip_backup: config.upgrade.unsafe_skip_backup || !config.backup.enabled,
         preupgrade_max_retries: config.upgrade.preupgrade_max_retries,
         verify_timeout: config.upgrade.verify_timeout,
+        verify_window: config.upgrade.verify_window,
+        verify_min_peers: u64::from(config.upgrade.verify_min_peers),
         hook_timeout: config.upgrade.hook_timeout,
         rollback_restore_data: config.upgrade.rollback_restore_data,
         custom_pre_upgrade: config.upgrade.custom_pre_upgrade.clone(),
@@ -432,6 +434,9 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             a.step.as_str(),
             a.updated_at
         );
+        if let Some(d) = a.verify.as_ref().and_then(|v| v.detail.as_deref()) {
+            println!("            {d}");
+        }
     }
     if let Some(m) = &r.migration {
         println!(
@@ -509,6 +514,7 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             (PlanStatus::Failed { reason }, _)
             | (PlanStatus::Aborted { reason }, _)
             | (PlanStatus::Retry { reason }, _)
+            | (PlanStatus::Verifying { detail: reason, .. }, _)
             | (PlanStatus::RolledBack { reason }, _) => {
                 println!("      why: {}", first_line(reason));
             }
