@@ -96,7 +96,7 @@ pub(crate) fn check_before_halt(
     if mp.is_empty() {
         return Ok(OptionChange::default());
     }
-    let datadir = datadir_of(args, &home.data_dir());
+    let datadir = resolve_in_home(home.root(), &datadir_of(args, &home.data_dir()));
     let (expanded, new) = expand(home, &mp, &datadir).map_err(|e| fail(plan, e, false))?;
     if let Some(n) = &new {
         let busy = std::fs::read_dir(n).is_ok_and(|mut d| d.next().is_some());
@@ -187,7 +187,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         if mp.is_empty() {
             return Ok(None);
         }
-        let datadir = datadir_of(args, &self.home.data_dir());
+        let datadir = resolve_in_home(self.home.root(), &datadir_of(args, &self.home.data_dir()));
         let (expanded, new) =
             expand(&self.home, &mp, &datadir).map_err(|e| fail(plan, e, false))?;
         let mut release = match current {
