@@ -5,6 +5,7 @@
 mod anvil;
 mod governance;
 mod lifecycle;
+mod migration;
 mod pipeline;
 mod pipeline_faults;
 mod service;

@@ -330,9 +330,17 @@ fn a_new_binary_rejecting_a_current_flag_is_not_switched_to() {
         Some(node),
         "the node was halted for a plan that failed pre-flight"
     );
-    let text = h.ok(&["upgrade", "status"]);
+    // a due plan that cannot go ahead is loud: listed as blocked, with the
+    // fix, and `upgrade status` exits 1
+    let out = h.output(&["upgrade", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains("failed to prepare") && text.contains("--passthrough.marker"),
+        "{text}"
+    );
+    assert!(
+        text.contains("blocked:    'v2'") && text.contains("wemixvisor upgrade cancel v2"),
         "{text}"
     );
     run.signal(Sig::SIGTERM);
@@ -500,6 +508,34 @@ fn manual_rollback_with_restore_data_brings_back_the_snapshot() {
     assert!(v.contains("v1.0.0"), "{v}");
     std::thread::sleep(Duration::from_millis(800));
     assert!(client_version(h.port).unwrap().contains("v1.0.0"));
+    run.signal(Sig::SIGTERM);
+    run.wait_exit(Duration::from_secs(20));
+}
+
+#[test]
+fn a_halt_at_the_fork_height_longer_than_verify_timeout_is_waited_out() {
+    let h = home();
+    h.ok(&["config", "set", "upgrade.verify_timeout", "3s"]);
+    h.ok(&["config", "set", "upgrade.verify_window", "90s"]);
+    let port = h.port.to_string();
+    let mut run = h.spawn_run(&["--http.port", &port]);
+    let start = started(&h, &run, 2);
+    let height = start + 6;
+    // v2 halts at the fork height with 3 of 4 validators not back yet; they
+    // arrive 12 s after it starts, four times verify_timeout
+    h.install_upgrade(
+        "v2",
+        "v2.0.0",
+        &format!("{BP} --sim.stall-at {height} --sim.resume-after 12s --sim.offline 1,2,3"),
+    );
+    h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{height}}}"#));
+    let p = wait_state(&h, &run, "v2", "status", "applied");
+    assert_eq!(h.current(), Path::new("upgrades/v2"), "{p:#}");
+    let v = client_version(h.port).unwrap_or_default();
+    assert!(v.contains("v2.0.0"), "{v}\n{}", run.log());
+    assert!(head(h.port).unwrap_or(0) > height, "{}", run.log());
+    let audit = std::fs::read_to_string(h.root.join("state/audit.log")).unwrap();
+    assert!(!audit.contains("rolled-back"), "{audit}");
     run.signal(Sig::SIGTERM);
     run.wait_exit(Duration::from_secs(20));
 }

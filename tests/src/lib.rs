@@ -26,6 +26,8 @@ pub struct Bins {
     pub wemixvisor: PathBuf,
     /// The geth simulator.
     pub devnode: PathBuf,
+    /// The `db_migrator` simulator (devnode datadir format 1 → 2).
+    pub db_migrator: PathBuf,
 }
 
 fn target_dir() -> PathBuf {
@@ -46,6 +48,15 @@ pub fn bins() -> &'static Bins {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", "wemixvisor-cli", "-p", "devnode"])
+            .args([
+                "-p",
+                "wemixvisor-tests",
+                "--bin",
+                "wemixvisor",
+                "--bin",
+                "devnode",
+            ])
+            .args(["--bin", "db_migrator"])
             .args(["--features", "wemixvisor-cli/fault-injection"])
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
             .status()
@@ -55,6 +66,7 @@ pub fn bins() -> &'static Bins {
         Bins {
             wemixvisor: dir.join("wemixvisor"),
             devnode: dir.join("devnode"),
+            db_migrator: dir.join("db_migrator"),
         }
     })
 }

@@ -226,6 +226,10 @@ impl DataBackup for Backups {
             .map(|_| ())
             .map_err(CoreError::from)
     }
+
+    fn check_snapshot_space(&self) -> Result<(), CoreError> {
+        self.check_auto_snapshot_space().map_err(CoreError::from)
+    }
 }
 
 #[cfg(test)]

@@ -606,6 +606,35 @@ impl Backups {
     }
 }
 
+impl Backups {
+    /// Fails with [`BackupError::NoSpace`] when an automatic snapshot taken
+    /// now would not fit: the bytes it would copy (what the newest complete
+    /// snapshot cannot hard-link) against the free space under `backups/auto/`.
+    pub fn check_auto_snapshot_space(&self) -> Result<(), BackupError> {
+        let found = self.scan()?;
+        let kind_dir = crate::SnapshotKind::Auto.dir(&self.home);
+        atomic::create_dir_private(&kind_dir)?;
+        let scan = scan_live(&self.live_data_dir(), &self.filter)?;
+        let parent = pick_parent(&found, &kind_dir);
+        let copy_bytes: u64 = scan
+            .files
+            .iter()
+            .filter(|f| {
+                !parent.as_ref().is_some_and(|p| {
+                    p.by_path.get(f.rel.as_str()).is_some_and(|e| {
+                        e.size == f.size
+                            && e.mtime == f.mtime
+                            && e.mtime_nsec == f.mtime_nsec
+                            && unix_ns(e.mtime, e.mtime_nsec) < p.racy_from_ns
+                    })
+                })
+            })
+            .map(|f| f.size)
+            .sum();
+        ensure_space(&kind_dir, copy_bytes)
+    }
+}
+
 /// Newest complete snapshot whose data lives on the same filesystem as `out`
 /// and that no verification found damaged.
 fn pick_parent<'a>(found: &'a [Found], out: &Path) -> Option<Parent<'a>> {

@@ -82,8 +82,14 @@ pub struct UpgradeSection {
     pub preupgrade_max_retries: u32,
     /// Skip the pre-upgrade backup (`UNSAFE_SKIP_BACKUP`).
     pub unsafe_skip_backup: bool,
-    /// Time the new binary has to become healthy before it is rolled back.
+    /// How long the new binary's RPC may stay silent, and its head stand
+    /// still once the network has quorum, before it is rolled back.
     pub verify_timeout: Duration,
+    /// The verification window after a switch: a crash inside it rolls back;
+    /// a halt at the upgrade height is waited out for this long.
+    pub verify_window: Duration,
+    /// Peers the new binary must have to count as connected.
+    pub verify_min_peers: u32,
     /// Time limit of one hook run.
     pub hook_timeout: Duration,
     /// On a rollback, also restore the pre-upgrade data snapshot.
@@ -248,6 +254,8 @@ impl Default for UpgradeSection {
             preupgrade_max_retries: 0,
             unsafe_skip_backup: false,
             verify_timeout: Duration::from_secs(120),
+            verify_window: Duration::from_secs(30 * 60),
+            verify_min_peers: 1,
             hook_timeout: Duration::from_secs(600),
             rollback_restore_data: false,
             custom_pre_upgrade: None,

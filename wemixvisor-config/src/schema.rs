@@ -166,7 +166,11 @@ pub static KEYS: &[KeySpec] = &[
     key!(upgrade.unsafe_skip_backup, Kind::Bool, env: ["UNSAFE_SKIP_BACKUP"], reload: false,
         doc: "Skip the pre-upgrade backup of chain-data. A failed upgrade can then roll\nback the binary but not the data."),
     key!(upgrade.verify_timeout, Kind::Duration, env: [], reload: false,
-        doc: "Time the new binary has to become healthy before it is rolled back."),
+        doc: "How long the new binary's RPC may stay silent, and its head stand still once\nthe network has quorum again, before it is rolled back."),
+    key!(upgrade.verify_window, Kind::Duration, env: [], reload: false,
+        doc: "The verification window after a switch. A crash of the new binary inside it\nrolls back; a head halted at the upgrade height while too few validators run\nthe new binary (no quorum) is waited out, never rolled back."),
+    key!(upgrade.verify_min_peers, Kind::U32, env: [], reload: false,
+        doc: "Peers the new binary must have to count as connected after a switch\n(0 for a single-node network)."),
     key!(upgrade.hook_timeout, Kind::Duration, env: [], reload: false,
         doc: "Time limit of one run of a pre- or post-upgrade hook."),
     // [download]

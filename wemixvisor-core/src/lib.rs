@@ -48,10 +48,11 @@ pub use status::{
 };
 pub use traits::{
     AlwaysAllow, ChainClient, DataBackup, FileSystem, HaltGuard, HaltReason, HaltVerdict,
-    NodeProcess, OsFs, SnapshotRef, SyncStatus,
+    NodeProcess, OsFs, QuorumView, SnapshotRef, SyncStatus,
 };
 pub use types::{ExitInfo, LaunchSpec, NodeState, UpgradePlan};
 pub use upgrade_info::{
-    binaries_from_info, checksum_from_url, validate_upgrade_name, BinarySource, Checksum,
-    InfoSource, UpgradeInfo, UpgradeInfoError,
+    binaries_from_info, checksum_from_url, did_you_mean, recase_enabled, recase_upgrade_name,
+    validate_upgrade_name, BinarySource, Checksum, InfoSource, UpgradeInfo, UpgradeInfoError,
+    DISABLE_RECASE_ENV, IGNORED_UPGRADE_INFO_FIELDS, UPGRADE_INFO_FIELDS,
 };

@@ -19,6 +19,30 @@ pub enum SyncStatus {
     },
 }
 
+/// Which validators produce blocks since a height, as `istanbul_*` tells:
+/// the upgrade verification uses it to tell "waiting for quorum" (the chain
+/// halted at a hard fork until enough validators run the new binary) from a
+/// broken node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumView {
+    /// Size of the validator set.
+    pub validators: usize,
+    /// Validators that sealed a block at or after the height asked about.
+    pub active: usize,
+}
+
+impl QuorumView {
+    /// Active validators BFT needs: more than two thirds, `⌊2n/3⌋ + 1`.
+    pub fn quorum(&self) -> usize {
+        self.validators * 2 / 3 + 1
+    }
+
+    /// True when enough validators are back for blocks to be made.
+    pub fn has_quorum(&self) -> bool {
+        self.validators > 0 && self.active >= self.quorum()
+    }
+}
+
 /// The node's JSON-RPC, as the supervisor needs it (`eth_*`, `net_*`, `web3_*`).
 ///
 /// Implemented over HTTP by `wemixvisor-governance`; the upgrade pipeline and
@@ -33,6 +57,15 @@ pub trait ChainClient: Send + Sync {
     async fn syncing(&self) -> Result<SyncStatus, ChainError>;
     /// `net_peerCount`.
     async fn peer_count(&self) -> Result<u64, ChainError>;
+    /// Validators producing blocks at or after `since` (from
+    /// `istanbul_getValidators` and `istanbul_status`). The default says the
+    /// node cannot tell.
+    async fn quorum_view(&self, since: u64) -> Result<QuorumView, ChainError> {
+        let _ = since;
+        Err(ChainError::MethodUnavailable {
+            method: "istanbul_status".into(),
+        })
+    }
 }
 
 /// A supervised node process, driven with systemctl-like verbs.
@@ -153,6 +186,12 @@ pub trait DataBackup: Send + Sync {
     ) -> Result<SnapshotRef, CoreError>;
     /// Restores the snapshot `id` over `chain-data/` (atomic swap).
     fn restore(&self, id: &str) -> Result<(), CoreError>;
+    /// Fails when a pre-upgrade snapshot taken now would not fit in the free
+    /// space (asked before the node is halted, so a short disk blocks the
+    /// plan instead of failing it half way). The default checks nothing.
+    fn check_snapshot_space(&self) -> Result<(), CoreError> {
+        Ok(())
+    }
 }
 
 /// Why the supervisor is about to take the node down on its own initiative

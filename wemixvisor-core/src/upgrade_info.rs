@@ -6,7 +6,15 @@
 //!
 //! `info` may be an object, a JSON string holding an object, a URL of such a
 //! document, or absent/null/`""` (the binary must then already be installed
-//! under `upgrades/<name>/bin/`). Unknown fields (`time`, ...) are ignored.
+//! under `upgrades/<name>/bin/`).
+//!
+//! The document is strict, like cosmovisor's: an unknown field is an error
+//! with a did-you-mean (a misspelled `height` must never mean "upgrade now"),
+//! except the fields cosmovisor's plan carries and this crate has no use
+//! for (`time`, `upgraded_client_state`), which are accepted and ignored.
+//! The trigger file must state its height (`"height": 0` is an explicit
+//! "as soon as seen"). Names are lowercased, as cosmovisor does, unless
+//! `COSMOVISOR_DISABLE_RECASE` is set to true.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -135,6 +143,62 @@ pub fn validate_upgrade_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The fields an upgrade-info document may carry.
+pub const UPGRADE_INFO_FIELDS: &[&str] = &["name", "height", "info"];
+/// Fields of cosmovisor's plan that are accepted and ignored.
+pub const IGNORED_UPGRADE_INFO_FIELDS: &[&str] = &["time", "upgraded_client_state"];
+
+/// The environment variable that turns cosmovisor's name lowercasing off.
+pub const DISABLE_RECASE_ENV: &str = "COSMOVISOR_DISABLE_RECASE";
+
+/// True unless `COSMOVISOR_DISABLE_RECASE` is set to a true value.
+pub fn recase_enabled() -> bool {
+    !std::env::var(DISABLE_RECASE_ENV).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// An upgrade name as cosmovisor files it: lowercased when `recase` is on.
+pub fn recase_upgrade_name(name: &str, recase: bool) -> String {
+    if recase {
+        name.to_lowercase()
+    } else {
+        name.to_string()
+    }
+}
+
+/// The closest of `candidates` to `word`, when close enough to be a typo.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let w = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (*c, strsim::jaro_winkler(&w, c)))
+        .filter(|(c, score)| *score >= 0.8 || strsim::levenshtein(&w, c) <= 2)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(c, _)| c)
+}
+
+fn check_fields(obj: &serde_json::Map<String, Value>) -> Result<(), String> {
+    for k in obj.keys() {
+        if UPGRADE_INFO_FIELDS.contains(&k.as_str())
+            || IGNORED_UPGRADE_INFO_FIELDS.contains(&k.as_str())
+        {
+            continue;
+        }
+        let shown: String = k.chars().take(64).collect();
+        return Err(match did_you_mean(k, UPGRADE_INFO_FIELDS) {
+            Some(s) => format!("unknown field \"{shown}\"; did you mean \"{s}\"?"),
+            None => format!(
+                "unknown field \"{shown}\"; the fields are name, height and info (time and upgraded_client_state are ignored)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn parse_height(v: Option<&Value>) -> Result<u64, String> {
     match v {
         None | Some(Value::Null) => Ok(0),
@@ -195,16 +259,28 @@ impl UpgradeInfo {
                 UpgradeInfoError::Invalid(e.to_string())
             }
         })?;
+        if doc
+            .as_object()
+            .is_some_and(|o| o.get("height").is_none_or(Value::is_null))
+        {
+            // Checked after the fields, so a misspelled height names itself.
+            Self::from_value(&doc).map_err(UpgradeInfoError::Invalid)?;
+            return Err(UpgradeInfoError::Invalid(
+                "missing \"height\": a trigger file must state its height (use \"height\": 0 to upgrade as soon as it is seen)".into(),
+            ));
+        }
         Self::from_value(&doc).map_err(UpgradeInfoError::Invalid)
     }
 
-    /// Builds from an already-parsed JSON value.
+    /// Builds from an already-parsed JSON value (an absent height is 0;
+    /// [`UpgradeInfo::parse`], for the trigger file, requires it).
     pub fn from_value(doc: &Value) -> Result<Self, String> {
         let obj = doc
             .as_object()
             .ok_or_else(|| "the document must be a JSON object".to_string())?;
+        check_fields(obj)?;
         let name = match obj.get("name") {
-            Some(Value::String(s)) => s.trim().to_string(),
+            Some(Value::String(s)) => recase_upgrade_name(s.trim(), recase_enabled()),
             Some(other) => return Err(format!("name must be a string, got {other}")),
             None => return Err("missing \"name\"".into()),
         };
@@ -280,6 +356,11 @@ pub fn binaries_from_info(info: &Value) -> Result<BTreeMap<String, BinarySource>
             ),
             other => return Err(format!("binaries.{key} must be a URL string, got {other}")),
         };
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.len() <= "https://".len() || url.chars().any(char::is_whitespace) {
+            let shown: String = url.chars().take(200).collect();
+            return Err(format!("binaries.{key}: '{shown}' is not an http(s) URL"));
+        }
         let from_query = checksum_from_url(&url);
         let checksum = match (checksum_field, from_query) {
             (Some(c), _) | (None, Some(c)) => {
@@ -352,9 +433,9 @@ mod tests {
             InfoSource::Url("https://example.com/plan.json".into())
         );
         for none in [
-            r#"{"name":"v2"}"#,
-            r#"{"name":"v2","info":null}"#,
-            r#"{"name":"v2","info":""}"#,
+            r#"{"name":"v2","height":0}"#,
+            r#"{"name":"v2","height":0,"info":null}"#,
+            r#"{"name":"v2","height":0,"info":""}"#,
         ] {
             let u = UpgradeInfo::parse(none.as_bytes()).unwrap();
             assert_eq!(u.info, InfoSource::None);
@@ -390,6 +471,70 @@ mod tests {
                 Ok(u) => assert!(u.binaries().is_err(), "{:?}", String::from_utf8_lossy(bad)),
                 Err(e) => assert!(!e.is_transient(), "{e}"),
             }
+        }
+    }
+
+    #[test]
+    fn misspelled_or_missing_height_is_refused_never_immediate() {
+        let e = UpgradeInfo::parse(br#"{"name":"v2","hieght":100}"#).unwrap_err();
+        assert!(!e.is_transient());
+        let msg = e.to_string();
+        assert!(
+            msg.contains("unknown field \"hieght\"") && msg.contains("did you mean \"height\""),
+            "{msg}"
+        );
+        let msg = UpgradeInfo::parse(br#"{"name":"v2","infos":{}, "height": 3}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("did you mean \"info\""), "{msg}");
+        let msg = UpgradeInfo::parse(br#"{"name":"v2","height":3,"zzz":1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("unknown field \"zzz\"") && !msg.contains("did you mean"),
+            "{msg}"
+        );
+        // absent or null height in the trigger file: an error, not "now"
+        for doc in [&br#"{"name":"v2"}"#[..], br#"{"name":"v2","height":null}"#] {
+            let msg = UpgradeInfo::parse(doc).unwrap_err().to_string();
+            assert!(msg.contains("must state its height"), "{msg}");
+        }
+        // cosmovisor's own plan fields are accepted and ignored
+        let u = UpgradeInfo::parse(
+            br#"{"name":"v2","height":9,"time":"0001-01-01T00:00:00Z","upgraded_client_state":null}"#,
+        )
+        .unwrap();
+        assert_eq!(u.height, 9);
+        assert_eq!(
+            UpgradeInfo::parse(br#"{"name":"v2","height":0}"#)
+                .unwrap()
+                .height,
+            0
+        );
+    }
+
+    #[test]
+    fn names_are_recased_like_cosmovisor() {
+        assert_eq!(recase_upgrade_name("V2-Fork", true), "v2-fork");
+        assert_eq!(recase_upgrade_name("V2-Fork", false), "V2-Fork");
+        if !recase_enabled() {
+            return; // the environment of this test run turned it off
+        }
+        let u = UpgradeInfo::parse(br#"{"name":"V2.0-RC","height":1}"#).unwrap();
+        assert_eq!(u.name, "v2.0-rc");
+    }
+
+    #[test]
+    fn binaries_must_be_urls_with_good_checksums() {
+        for bad in [
+            r#"{"binaries":{"linux/amd64":"ftp://x/geth"}}"#,
+            r#"{"binaries":{"linux/amd64":"https://"}}"#,
+            r#"{"binaries":{"linux/amd64":"https://x/geth?checksum=sha256:abc"}}"#,
+            r#"{"binaries":{"linux/amd64":{"url":"https://x","checksum":"md5:00"}}}"#,
+            r#"{"binaries":[]}"#,
+        ] {
+            let v: Value = serde_json::from_str(bad).unwrap();
+            assert!(binaries_from_info(&v).is_err(), "{bad}");
         }
     }
 

@@ -449,6 +449,27 @@ impl ChainClient for RpcChainClient {
         let v: Value = self.call("net_peerCount", NO_PARAMS).await?;
         parse_quantity("net_peerCount", &v)
     }
+
+    async fn quorum_view(&self, since: u64) -> Result<wemixvisor_core::QuorumView, ChainError> {
+        let validators = self.istanbul_validators(BlockTag::Latest).await?;
+        let head = self.block_number().await?;
+        let active = if head < since {
+            0
+        } else {
+            // At most the node's default window of 64 blocks.
+            let start = since.max(head.saturating_sub(63));
+            let status = self.istanbul_status(Some((start, head))).await?;
+            let sealed = status.sealed();
+            validators
+                .iter()
+                .filter(|v| sealed.get(*v).is_some_and(|n| *n > 0))
+                .count()
+        };
+        Ok(wemixvisor_core::QuorumView {
+            validators: validators.len(),
+            active,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -571,6 +592,37 @@ mod tests {
             "{:?}",
             t.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn quorum_view_counts_validators_sealing_since_the_height() {
+        let a = "0x00000000000000000000000000000000000000aa";
+        let b = "0x00000000000000000000000000000000000000bb";
+        let c = "0x00000000000000000000000000000000000000cc";
+        let d = "0x00000000000000000000000000000000000000dd";
+        let mock = RpcMock::start(move |method, params| match method {
+            "istanbul_getValidators" => Ok(json!([a, b, c, d])),
+            "eth_blockNumber" => Ok(json!("0x64")),
+            "istanbul_status" => {
+                // the window asked for starts at the height
+                assert_eq!(params[0], json!("0x5a"), "{params}");
+                Ok(json!({"sealerActivity": {a: 3, b: 2}, "numBlocks": 11}))
+            }
+            other => panic!("unexpected {other}"),
+        });
+        let view = client(&mock.url()).quorum_view(90).await.unwrap();
+        assert_eq!(
+            view,
+            wemixvisor_core::QuorumView {
+                validators: 4,
+                active: 2
+            }
+        );
+        assert_eq!(view.quorum(), 3);
+        assert!(!view.has_quorum());
+        // nothing made since a height above the head
+        let view = client(&mock.url()).quorum_view(200).await.unwrap();
+        assert_eq!(view.active, 0);
     }
 
     #[tokio::test]

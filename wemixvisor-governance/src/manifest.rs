@@ -17,6 +17,11 @@
 //! ]}
 //! ```
 //!
+//! An entry may also carry the data-changing steps of its release
+//! (`migrate`, `verify`, `node_options`, `daemon_name`, `space`, `builtin`;
+//! see docs/migrations.md): they are passed into the plan's `info` as they
+//! are and checked, like every plan, before it is queued.
+//!
 //! A bare JSON list of upgrades is accepted too. Every binary must carry a
 //! checksum (inline, in its URL's `?checksum=`, or in `checksums`).
 //! URLs must be https, or http to a loopback address.
@@ -32,6 +37,16 @@ use wemixvisor_core::{binaries_from_info, validate_upgrade_name, InfoSource, Upg
 
 use crate::feed::{ProposalSource, SkippedPlan, SourcePoll};
 use crate::GovernanceError;
+
+/// The release steps an entry may carry into its plan's `info`.
+const MIGRATION_FIELDS: &[&str] = &[
+    "migrate",
+    "verify",
+    "node_options",
+    "daemon_name",
+    "space",
+    "builtin",
+];
 
 /// Largest manifest or signature accepted, in bytes.
 const MAX_BODY: usize = 1024 * 1024;
@@ -152,7 +167,14 @@ fn parse_entry(e: &Value) -> Result<UpgradePlan, String> {
         }
         merged.insert(platform.clone(), Value::Object(entry));
     }
-    let info = serde_json::json!({ "binaries": merged });
+    let mut info = serde_json::json!({ "binaries": merged });
+    if let Some(obj) = info.as_object_mut() {
+        for k in MIGRATION_FIELDS {
+            if let Some(v) = o.get(*k) {
+                obj.insert((*k).to_string(), v.clone());
+            }
+        }
+    }
     let parsed = binaries_from_info(&info).map_err(|e| format!("'{name}': {e}"))?;
     for (platform, b) in &parsed {
         if b.checksum.is_none() {
@@ -323,6 +345,26 @@ mod tests {
                 {{"name":"v1.5.0","height":100,"binaries":{{"linux/amd64":{{"url":"https://example.com/geth-v15"}}}},"checksums":{{"linux/amd64":"{SUM}"}}}}
             ]}}"#
         )
+    }
+
+    #[test]
+    fn release_steps_are_carried_into_the_plan_info() {
+        let doc = format!(
+            r#"[{{"name":"wbft","height":9,"binaries":{{"any":"https://h/geth?checksum={SUM}"}},
+                 "daemon_name":"geth","builtin":"gwemix-to-wbft","space":"datadir",
+                 "migrate":[{{"command":"true"}}],"verify":[],"node_options":{{"add":["--x"]}},"other":1}}]"#
+        );
+        let plans = parse_manifest(doc.as_bytes()).unwrap();
+        let InfoSource::Inline(info) = &plans[0].info else {
+            panic!("inline info expected: {:?}", plans[0].info);
+        };
+        assert_eq!(info["daemon_name"], "geth");
+        assert_eq!(info["builtin"], "gwemix-to-wbft");
+        assert_eq!(info["space"], "datadir");
+        assert_eq!(info["migrate"][0]["command"], "true");
+        assert_eq!(info["node_options"]["add"][0], "--x");
+        assert!(info.get("other").is_none());
+        assert!(info["binaries"]["any"].is_object());
     }
 
     #[test]

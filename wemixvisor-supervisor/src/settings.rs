@@ -104,6 +104,8 @@ pub fn upgrade_settings(
         skip_backup: config.upgrade.unsafe_skip_backup || !config.backup.enabled,
         preupgrade_max_retries: config.upgrade.preupgrade_max_retries,
         verify_timeout: timer(config.upgrade.verify_timeout),
+        verify_window: timer(config.upgrade.verify_window),
+        verify_min_peers: u64::from(config.upgrade.verify_min_peers),
         hook_timeout: timer(config.upgrade.hook_timeout),
         rollback_restore_data: config.upgrade.rollback_restore_data,
         custom_pre_upgrade: config.upgrade.custom_pre_upgrade.clone(),

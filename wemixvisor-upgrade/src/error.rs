@@ -175,6 +175,17 @@ pub enum UpgradeError {
         /// The script.
         path: PathBuf,
     },
+    /// A data migration cannot be prepared or failed (free space, engine
+    /// detection, a `migrate` or `verify` step).
+    #[error("upgrade '{name}': {reason}")]
+    Migration {
+        /// Upgrade name.
+        name: String,
+        /// Why (with the fix, as a `help:` line, when there is one).
+        reason: String,
+        /// True when waiting may clear it (free space).
+        transient: bool,
+    },
     /// The new binary failed after the switch and the previous one is back.
     #[error("upgrade '{name}' was rolled back to '{to}': {reason}")]
     RolledBack {
@@ -208,6 +219,7 @@ impl UpgradeError {
     pub fn is_transient(&self) -> bool {
         match self {
             UpgradeError::Network { .. } | UpgradeError::BinaryMissing { .. } => true,
+            UpgradeError::Migration { transient, .. } => *transient,
             UpgradeError::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }

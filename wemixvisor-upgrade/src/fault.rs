@@ -15,6 +15,7 @@ pub const STEPS: &[&str] = &[
     "halt",
     "backup",
     "pre-hook",
+    "migrate",
     "switch",
     "switched",
     "start",

@@ -66,6 +66,20 @@ pub async fn run_hook(
     timeout: Duration,
     max_retries: u32,
 ) -> Result<HookDecision, UpgradeError> {
+    run_hook_recorded(label, path, env, timeout, max_retries, None).await
+}
+
+/// [`run_hook`], handing each run's process group id to `on_spawn` as soon
+/// as it exists (the pipeline records it in the journal, so recovery can
+/// kill a run a dead supervisor left behind before running it again).
+pub async fn run_hook_recorded(
+    label: &str,
+    path: &Path,
+    env: &HookEnv,
+    timeout: Duration,
+    max_retries: u32,
+    on_spawn: Option<&(dyn Fn(u32) + Send + Sync)>,
+) -> Result<HookDecision, UpgradeError> {
     let fail = |reason: String| UpgradeError::Hook {
         name: env.name.clone(),
         hook: label.to_string(),
@@ -88,7 +102,7 @@ pub async fn run_hook(
         cmd.envs(env.vars())
             .env("WEMIXVISOR_HOOK", label)
             .current_dir(&env.home);
-        let r = run_captured(cmd, timeout, Some(label), OUTPUT_CAP, false)
+        let r = run_captured(cmd, timeout, Some(label), OUTPUT_CAP, false, on_spawn)
             .await
             .map_err(|e| fail(format!("cannot run it: {e}")))?;
         let tail = if r.output.trim().is_empty() {
@@ -216,6 +230,36 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read_to_string(&count).unwrap().trim(), "2");
+    }
+
+    #[tokio::test]
+    async fn output_that_is_not_utf8_is_logged_lossily_and_drained() {
+        let d = tempfile::tempdir().unwrap();
+        let e = env(d.path());
+        let done = d.path().join("done");
+        // one invalid byte, then enough output to fill a pipe, then a marker
+        let hook = script(
+            d.path(),
+            "bytes",
+            &format!(
+                "printf 'before \\377 after\\n'; i=0; while [ $i -lt 3000 ]; do echo \"line $i of filler text to fill the pipe\"; i=$((i+1)); done; printf '\\377\\376' >&2; echo end; touch '{}'",
+                done.display()
+            ),
+        );
+        assert_eq!(
+            run_hook("pre-upgrade", &hook, &e, T, 0).await.unwrap(),
+            HookDecision::Proceed
+        );
+        assert!(done.exists(), "the hook did not run to its end");
+        let fail = script(d.path(), "bytes-fail", "printf '\\377oops\\n'; exit 5");
+        let err = run_hook("pre-upgrade", &fail, &e, T, 0)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("exit code 5") && err.contains("\u{fffd}oops"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

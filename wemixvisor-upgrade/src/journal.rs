@@ -22,6 +22,10 @@ pub enum Step {
     Backup,
     /// Running the pre-upgrade hooks.
     PreHook,
+    /// Running the plan's `migrate` commands (node stopped, data changing).
+    Migrate,
+    /// Running the plan's `verify` commands after the migration.
+    VerifyMigration,
     /// Pointing `current` at the new binary.
     Switch,
     /// Starting the new node.
@@ -41,6 +45,8 @@ impl Step {
             Step::Halt => "halt",
             Step::Backup => "backup",
             Step::PreHook => "pre-hook",
+            Step::Migrate => "migrate",
+            Step::VerifyMigration => "verify-migration",
             Step::Switch => "switch",
             Step::Start => "start",
             Step::Verify => "verify",
@@ -88,6 +94,18 @@ pub struct ActiveUpgrade {
     /// True for an operator's `upgrade rollback`.
     #[serde(default)]
     pub manual: bool,
+    /// The helper process (a hook) this step runs, recorded as soon as it
+    /// is spawned, so recovery kills what a dead supervisor left of it
+    /// before the step runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper: Option<HelperProcess>,
+    /// The data migration of this upgrade (its steps and how far it got),
+    /// when the plan has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<crate::migration::MigrationState>,
+    /// The verification window of the new binary, once it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyWindow>,
     /// RFC 3339 start time.
     pub started_at: String,
     /// RFC 3339 time of the last step change.
@@ -96,6 +114,90 @@ pub struct ActiveUpgrade {
 
 fn yes() -> bool {
     true
+}
+
+/// A helper process group recorded in the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelperProcess {
+    /// What it is (`pre-upgrade`, ...).
+    pub label: String,
+    /// Its process group id (the pid of the process it started as).
+    pub pgid: u32,
+    /// The boot it ran in (Linux `boot_id`): after a reboot it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    /// Start time of the group leader (Linux, clock ticks since boot), so a
+    /// reused pid is never mistaken for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_start: Option<u64>,
+}
+
+impl HelperProcess {
+    /// Describes the process group `pgid` started just now.
+    pub fn of(label: &str, pgid: u32) -> Self {
+        HelperProcess {
+            label: label.to_string(),
+            pgid,
+            boot_id: boot_id(),
+            leader_start: process_start(pgid),
+        }
+    }
+
+    /// True when the group may still be the one recorded (same boot, and
+    /// its leader, if still alive, is the same process).
+    pub fn may_still_run(&self) -> bool {
+        if let (Some(then), Some(now)) = (&self.boot_id, boot_id()) {
+            if *then != now {
+                return false;
+            }
+        }
+        match (self.leader_start, process_start(self.pgid)) {
+            (Some(then), Some(now)) => then == now,
+            _ => true,
+        }
+    }
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Start time of process `pid` (field 22 of `/proc/<pid>/stat`), on Linux.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    // Fields after the command: state is field 3, start time field 22.
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The verification window of a new binary (judged by [`crate::verify::assess`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyWindow {
+    /// Unix time (seconds) the window opened (the new node started).
+    pub opened_unix: u64,
+    /// Unix time (seconds) the window closes.
+    pub deadline_unix: u64,
+    /// The first head the new node reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_head: Option<u64>,
+    /// When it first passed the immediate checks (RPC, peers, height).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_unix: Option<u64>,
+    /// When its RPC last answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_ok_unix: Option<u64>,
+    /// The head it advanced to past the height, once it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<u64>,
+    /// When quorum was first seen with the head standing still.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_since_unix: Option<u64>,
+    /// What it waits for now, for status ("waiting for quorum: 1 of 4 validators").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// How a recorded upgrade ended.
@@ -275,6 +377,9 @@ mod tests {
             restore_data: false,
             restart_after_rollback: true,
             manual: false,
+            helper: None,
+            migration: None,
+            verify: None,
             started_at: now(),
             updated_at: now(),
         }

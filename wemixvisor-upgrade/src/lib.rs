@@ -55,6 +55,7 @@ pub mod hooks;
 pub mod install;
 pub mod journal;
 mod manager;
+pub mod migration;
 pub mod plan;
 pub mod preflight;
 mod proc;
@@ -69,9 +70,15 @@ mod watcher;
 mod testing;
 
 pub use error::UpgradeError;
-pub use journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
-pub use manager::{ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager};
-pub use queue::{fingerprint, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue};
+pub use journal::{
+    ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step, VerifyWindow,
+};
+pub use manager::{
+    ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager, VerifyDecision,
+};
+pub use queue::{
+    fingerprint, BlockedPlan, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue,
+};
 pub use settings::{DownloadSettings, FlagMigration, UpgradeSettings};
 pub use store::{file_sha256, BinaryStore, SourceMarker, StagingDir};
 pub use watcher::{

@@ -10,12 +10,15 @@ use wemixvisor_core::{
     NodeState, UpgradePlan,
 };
 
-use crate::hooks::{run_hook, HookDecision, HookEnv};
+use crate::hooks::{run_hook, run_hook_recorded, HookDecision, HookEnv};
 use crate::install::{ensure_binary, Installed};
-use crate::journal::{ActiveUpgrade, HistoryEntry, Journal, Outcome, Step};
+use crate::journal::{
+    ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step, VerifyWindow,
+};
 use crate::preflight::{apply_migrations, preflight, PreflightReport};
 use crate::queue::{fingerprint, now};
 use crate::store::file_sha256;
+use crate::verify::{assess, Observation, Verdict, VerifyPolicy};
 use crate::{
     audit, fault, BinaryStore, PlanStatus, PrepareState, QueuedPlan, UpgradeError, UpgradeQueue,
     UpgradeSettings,
@@ -82,6 +85,14 @@ pub enum Recovery {
         /// The step it was interrupted at.
         step: String,
     },
+    /// An upgrade interrupted in its verification window: the new node runs
+    /// (started here if it did not) and the window goes on from the
+    /// journal; the loop carries it on with
+    /// [`UpgradeManager::tick_verification`].
+    Verifying {
+        /// Upgrade name.
+        name: String,
+    },
     /// An upgrade interrupted too often before its switch was given up.
     GaveUp {
         /// Upgrade name.
@@ -106,6 +117,11 @@ pub struct StatusReport {
     pub in_progress: Option<ActiveUpgrade>,
     /// The last finished upgrade or rollback.
     pub last: Option<HistoryEntry>,
+    /// Plans that hold the queue up, with their fixes.
+    pub blocked: Vec<crate::BlockedPlan>,
+    /// A migration step running now: step, elapsed time, last output line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration: Option<crate::migration::Progress>,
 }
 
 /// A [`NodeProcess`] for commands that run with no supervisor: nothing runs,
@@ -172,21 +188,33 @@ impl<F: FileSystem + Clone + 'static> std::fmt::Debug for UpgradeManager<F> {
     }
 }
 
-/// Fetches (or finds) and pre-flights the binary of `plan` against `args`.
-async fn prepare_plan<F: FileSystem>(
+/// Fetches (or finds) and pre-flights the binary of `plan` against `args`
+/// (as the new release changes them), after checking that its data
+/// migration, if any, can run (free space for the snapshot and the
+/// migration included); `snapshot` says whether a snapshot will be taken.
+async fn prepare_plan<F: FileSystem + Clone>(
     store: &BinaryStore<F>,
     settings: &UpgradeSettings,
     plan: &UpgradePlan,
     args: &[String],
+    snapshot: bool,
 ) -> Result<(Installed, PreflightReport), UpgradeError> {
-    let installed = ensure_binary(store, settings, plan).await?;
+    let change = migration_steps::check_before_halt(store.home(), plan, args, snapshot)?;
+    let release_store = migration_steps::release_store(store, plan);
+    let installed = ensure_binary(&release_store, settings, plan).await?;
+    migration_steps::record_daemon(store, plan, release_store.daemon_name());
+    let args = crate::migration::Release {
+        daemon_name: None,
+        changes: vec![change],
+    }
+    .apply(args);
     let current = store.current()?;
     let old_bin = store.bin_of(current.as_deref());
     let report = preflight(
         &plan.name,
         &installed.binary,
         Some(&old_bin),
-        args,
+        &args,
         &settings.flag_migrations,
         settings.preflight_timeout,
     )
@@ -210,6 +238,66 @@ fn prepare_state(result: &Result<(Installed, PreflightReport), UpgradeError>) ->
         },
     }
 }
+
+/// Records in the journal at `path` the helper process group `pgid` the
+/// active step just spawned (it is written before the helper can do much).
+fn record_helper(path: &std::path::Path, label: &str, pgid: u32) {
+    let helper = HelperProcess::of(label, pgid);
+    match Journal::load(path) {
+        Ok(mut j) => {
+            if let Some(a) = j.active.as_mut() {
+                a.helper = Some(helper);
+                if let Err(e) = j.save() {
+                    tracing::warn!(error = %e, "cannot record the {label} hook's process group in the journal");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record the {label} hook's process group in the journal")
+        }
+    }
+}
+
+/// Time between looks at a new node while `apply` waits on it.
+const VERIFY_EVERY: Duration = Duration::from_millis(250);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What the verification of a new binary concluded (see
+/// [`UpgradeManager::tick_verification`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyDecision {
+    /// Still in its window; `detail` is what it waits for ("waiting for
+    /// quorum: 1 of 4 validators").
+    Pending {
+        /// Upgrade name.
+        name: String,
+        /// One line for status and log.
+        detail: String,
+    },
+    /// Healthy: the upgrade is complete.
+    Healthy {
+        /// Upgrade name.
+        name: String,
+        /// Why it is judged healthy.
+        detail: String,
+    },
+    /// Failed: rolled back.
+    Rollback {
+        /// Upgrade name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Longest wait for a helper left by a dead supervisor to be gone.
+const HELPER_REAP_WAIT: Duration = Duration::from_secs(30);
 
 /// Records a preparation result in the queue, the log and the audit log.
 fn record_prepare(
@@ -315,8 +403,39 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         Ok(r)
     }
 
-    /// Queues a plan; `false` when it was already known.
+    /// Checks `plan` fully before it is queued ([`crate::plan::validate_plan`]).
+    pub fn validate(&self, plan: &UpgradePlan) -> Result<(), UpgradeError> {
+        let bin = migration_steps::release_store(&self.store, plan).upgrade_bin(&plan.name);
+        let snapshots = self.backup.is_some() && !self.settings.skip_backup;
+        let problems: Vec<String> = crate::plan::validate_plan(plan, &self.settings, &bin)
+            .into_iter()
+            .chain(migration_steps::validate(plan, snapshots))
+            .map(|p| {
+                format!(
+                    "'{}' (height {}, from {}): {p}",
+                    plan.name, plan.height, plan.source
+                )
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(UpgradeError::BadPlan { problems })
+        }
+    }
+
+    /// Queues a plan after checking it fully; `false` when it was already
+    /// known. A plan that cannot be carried out is refused
+    /// ([`UpgradeError::BadPlan`]), never queued to block the others.
     pub fn offer(&mut self, plan: UpgradePlan) -> Result<bool, UpgradeError> {
+        if self
+            .queue
+            .get(&plan.name)
+            .is_some_and(|q| q.plan.height == plan.height && q.plan.info == plan.info)
+        {
+            return Ok(false);
+        }
+        self.validate(&plan)?;
         let current = self.store.current()?;
         let name = plan.name.clone();
         let height = plan.height.to_string();
@@ -349,6 +468,15 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         head: Option<u64>,
     ) -> Result<(), UpgradeError> {
         let current = self.store.current()?;
+        let mut problems = Vec::new();
+        for p in &plans {
+            if let Err(UpgradeError::BadPlan { problems: mut more }) = self.validate(p) {
+                problems.append(&mut more);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(UpgradeError::BadPlan { problems });
+        }
         let infos: Vec<_> = plans.iter().map(UpgradePlan::to_info).collect();
         self.transact(|q| {
             let problems = crate::plan::validate_batch(&infos, q, current.as_deref(), head);
@@ -385,7 +513,22 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         })
     }
 
-    /// Removes a pending plan.
+    /// Refuses when the upgrade `name` is being applied (the journal has it
+    /// active): its `upgrades/<name>` must not be replaced meanwhile.
+    pub fn ensure_not_applying(&self, name: &str) -> Result<(), UpgradeError> {
+        match self.journal()?.active {
+            Some(a) if a.name == name => Err(UpgradeError::Conflict {
+                name: name.to_string(),
+                reason: format!(
+                    "it is being applied right now (step {}); its binary in upgrades/{name} is not replaced meanwhile\nhelp: wait for it to finish (`wemixvisor upgrade status`), then install the new binary under a new name",
+                    a.step.as_str()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes a pending plan (or one waiting for a re-arm).
     pub fn cancel(&mut self, name: &str) -> Result<QueuedPlan, UpgradeError> {
         if let Some(a) = self.journal()?.active {
             if a.name == name {
@@ -408,7 +551,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         if pending.is_empty() { "none".into() } else { pending.join(", ") }
                     ),
                 }),
-                Some(PlanStatus::Pending) => q.remove(name).ok_or_else(|| UpgradeError::Conflict {
+                Some(PlanStatus::Pending | PlanStatus::Retry { .. }) => q.remove(name).ok_or_else(|| UpgradeError::Conflict {
                     name: name.to_string(),
                     reason: "it disappeared from the queue".into(),
                 }),
@@ -428,10 +571,48 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         Ok(removed)
     }
 
+    /// The plans that hold the queue up at `head`, each with its reason, its
+    /// fix and the plans waiting behind it (strict height order). The
+    /// supervisor logs these every few minutes, publishes them as events and
+    /// shows them in `status`; `upgrade status` exits non-zero while any
+    /// exists.
+    pub fn blocked(&mut self, head: Option<u64>) -> Vec<crate::BlockedPlan> {
+        self.refresh();
+        let store = &self.store;
+        self.queue.blocked(head, |n| store.upgrade_bin(n))
+    }
+
+    /// Re-arms a plan that failed before its switch ([`PlanStatus::Retry`]):
+    /// it is pending again and prepared again.
+    pub fn retry(&mut self, name: &str) -> Result<(), UpgradeError> {
+        let name_s = name.to_string();
+        let done = self.transact(|q| Ok(q.rearm(&name_s)))?;
+        if !done {
+            let state = self
+                .queue
+                .get(name)
+                .map(|p| p.status.as_str())
+                .unwrap_or("not queued");
+            return Err(UpgradeError::Conflict {
+                name: name.to_string(),
+                reason: format!(
+                    "only a plan in state retry can be re-armed; it is {state}\nhelp: `wemixvisor upgrade status` shows the queue"
+                ),
+            });
+        }
+        self.retries.remove(name);
+        self.audit("re-armed", &[("name", name)]);
+        Ok(())
+    }
+
     /// The plan due at `head`, if any (the queue is re-read first when
     /// another process changed it).
     pub fn due(&mut self, head: Option<u64>) -> Option<UpgradePlan> {
         self.refresh();
+        // One upgrade at a time: none while one is in progress or verifying.
+        if self.journal().map_or(true, |j| j.active.is_some()) {
+            return None;
+        }
         self.queue.due(head).cloned()
     }
 
@@ -439,7 +620,16 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
     /// flag renames recorded for it applied.
     pub fn launch_args(&self, raw: &[String]) -> Vec<String> {
         let current = self.store.current().ok().flatten();
-        apply_migrations(raw, &self.store.migrations_of(current.as_deref()))
+        let raw = match current.as_deref() {
+            Some(c) => crate::migration::Release::load(&self.home.upgrade_dir(c)).apply(raw),
+            None => raw.to_vec(),
+        };
+        apply_migrations(&raw, &self.store.migrations_of(current.as_deref()))
+    }
+
+    /// What the node is started from: `current/bin/<its release's binary name>`.
+    pub fn launch_program(&self) -> PathBuf {
+        self.store.launch_program()
     }
 
     fn reap(&mut self) -> bool {
@@ -535,9 +725,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         let settings = self.settings.clone();
         let home = self.home.clone();
         let args = args.to_vec();
+        let snapshot = self.backup.is_some() && !self.settings.skip_backup;
         let task_fp = fp.clone();
         let handle = tokio::spawn(async move {
-            let result = prepare_plan(&store, &settings, &plan, &args).await;
+            let result = prepare_plan(&store, &settings, &plan, &args, snapshot).await;
             record_prepare(&home, &plan, &task_fp, &result);
         });
         self.tasks.insert(name, Task { fp, handle });
@@ -553,7 +744,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             t.handle.abort();
         }
         let fp = fingerprint(plan);
-        let result = prepare_plan(&self.store, &self.settings, plan, args).await;
+        let snapshot = self.backup.is_some() && !self.settings.skip_backup;
+        let result = prepare_plan(&self.store, &self.settings, plan, args, snapshot).await;
         record_prepare(&self.home, plan, &fp, &result);
         self.refresh();
         result.map(|_| ())
@@ -655,6 +847,20 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
 
+        // The data migration can still run (free space included): checked
+        // before anything is touched, so a short disk blocks the plan.
+        let snapshots = self.backup.is_some() && !self.settings.skip_backup;
+        let change =
+            match migration_steps::check_before_halt(&self.home, &plan, &spec.args, snapshots) {
+                Ok(c) => c,
+                Err(e) => return self.block(&plan, e.to_string()),
+            };
+        let new_args = crate::migration::Release {
+            daemon_name: None,
+            changes: vec![change.clone()],
+        }
+        .apply(&spec.args);
+
         // Pre-flight again with the exact arguments of this moment (cheap).
         let current = self.store.current()?;
         let new_bin = self.store.upgrade_bin(&plan.name);
@@ -663,7 +869,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             &plan.name,
             &new_bin,
             Some(&old_bin),
-            &spec.args,
+            &new_args,
             &self.settings.flag_migrations,
             self.settings.preflight_timeout,
         )
@@ -688,6 +894,24 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         };
 
+        // Room for the pre-upgrade snapshot, checked before anything is
+        // touched: a short disk blocks the plan (loudly) instead of failing
+        // it after the halt.
+        if let (Some(b), false) = (&self.backup, self.settings.skip_backup) {
+            let b = b.clone();
+            let space = tokio::task::spawn_blocking(move || b.check_snapshot_space())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(e) = space {
+                let reason = format!(
+                    "upgrade '{}' is due but the pre-upgrade snapshot would not fit: {e}; the node keeps running until there is room",
+                    plan.name
+                );
+                return self.block(&plan, reason);
+            }
+        }
+
         let mut journal = self.journal()?;
         if let Some(a) = &journal.active {
             return Err(UpgradeError::Conflict {
@@ -700,6 +924,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 ),
             });
         }
+        let migration = match self.begin_migration(&plan, current.as_deref(), &spec.args, change) {
+            Ok(m) => m,
+            Err(e) => return self.block(&plan, e.to_string()),
+        };
         let mut migrations = self.store.migrations_of(current.as_deref());
         for m in report.migrations {
             if !migrations.contains(&m) {
@@ -721,6 +949,9 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             restore_data: false,
             restart_after_rollback: running,
             manual: false,
+            helper: None,
+            migration,
+            verify: None,
             started_at: now(),
             updated_at: now(),
         });
@@ -816,15 +1047,20 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 hooks.push(("custom pre-upgrade", self.home.visor_dir().join(custom)));
             }
             for (label, path) in hooks {
-                match run_hook(
+                let jpath = self.home.upgrade_journal_file();
+                let record = move |pgid: u32| record_helper(&jpath, label, pgid);
+                let ran = run_hook_recorded(
                     label,
                     &path,
                     &env,
                     self.settings.hook_timeout,
                     self.settings.preupgrade_max_retries,
+                    Some(&record),
                 )
-                .await
-                {
+                .await;
+                // The run is over (its group was killed at a timeout): forget it.
+                journal.save()?;
+                match ran {
                     Ok(HookDecision::Proceed) => {}
                     Ok(HookDecision::Abort) => {
                         let e = UpgradeError::HookAborted {
@@ -845,6 +1081,12 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
 
+        if from_step <= Step::VerifyMigration {
+            if let Err(failure) = self.run_migration_steps(journal, plan).await {
+                return self.fail_migration(journal, node, spec, failure).await;
+            }
+        }
+
         if from_step <= Step::Switch {
             journal.enter(Step::Switch)?;
             fault::point("switch");
@@ -858,6 +1100,9 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 tracing::warn!(upgrade = %name, error = %e, "cannot record the plan beside its binary");
             }
             self.store.record_migrations(&name, &a.migrations)?;
+            if let Some(m) = journal.active.as_ref().and_then(|x| x.migration.as_ref()) {
+                m.release.save(&self.home.upgrade_dir(&name))?;
+            }
             tracing::info!(upgrade = %name, "current now points at upgrades/{name}");
             self.audit(
                 "switched",
@@ -869,32 +1114,103 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
 
         spec.args = a.args.clone();
+        spec.program = self.store.launch_program();
+        if !self.settings.restart_after_upgrade {
+            // The node is started by whoever starts wemixvisor next (the
+            // service manager): the journal stays at `start`, so the next
+            // start-up recovery starts the new binary, verifies it in its
+            // window and runs the post-upgrade hook.
+            journal.enter(Step::Start)?;
+            self.transact(|q| {
+                q.set_status(
+                    &name,
+                    PlanStatus::Verifying {
+                        since: now(),
+                        detail: "switched; verified when wemixvisor starts again (restart_after_upgrade = false)".into(),
+                    },
+                );
+                Ok(())
+            })?;
+            tracing::info!(upgrade = %name, "switched; restart_after_upgrade is off: the new binary is started and verified when wemixvisor starts again");
+            return Ok(ApplyOutcome::SwitchedStopped { name });
+        }
         let mut pid = None;
-        if self.settings.restart_after_upgrade {
-            if from_step <= Step::Start {
-                journal.enter(Step::Start)?;
-                fault::point("start");
-                match node.start(spec).await {
-                    Ok(p) => pid = Some(p),
-                    Err(e) => {
-                        return self
-                            .roll_back(
-                                journal,
-                                node,
-                                spec,
-                                format!("the new binary did not start: {e}"),
-                            )
-                            .await
-                    }
+        if from_step <= Step::Start {
+            journal.enter(Step::Start)?;
+            fault::point("start");
+            match node.start(spec).await {
+                Ok(p) => pid = Some(p),
+                Err(e) => {
+                    return self
+                        .roll_back(
+                            journal,
+                            node,
+                            spec,
+                            format!("the new binary did not start: {e}"),
+                        )
+                        .await
                 }
             }
-            journal.enter(Step::Verify)?;
-            fault::point("verify");
-            match crate::verify::verify_node(node, chain, self.settings.verify_timeout).await {
-                Ok(h) => {
-                    tracing::info!(upgrade = %name, head = h, "the new node is healthy: RPC answers and the head advances")
+        } else if node.pid().is_none() {
+            // Recovery after the switch: nothing runs yet.
+            match node.start(spec).await {
+                Ok(p) => pid = Some(p),
+                Err(e) => {
+                    return self
+                        .roll_back(
+                            journal,
+                            node,
+                            spec,
+                            format!("the new binary did not start: {e}"),
+                        )
+                        .await
                 }
-                Err(reason) => {
+            }
+        }
+        // Open the verification window (a resumed one keeps its deadline).
+        let opened = unix_now();
+        let window = self.settings.verify_window.as_secs();
+        if let Some(act) = journal.active.as_mut() {
+            if act.verify.is_none() {
+                act.verify = Some(VerifyWindow {
+                    opened_unix: opened,
+                    deadline_unix: opened.saturating_add(window),
+                    ..VerifyWindow::default()
+                });
+            }
+        }
+        journal.enter(Step::Verify)?;
+        let deadline = journal
+            .active
+            .as_ref()
+            .and_then(|a| a.verify.as_ref())
+            .map(|v| v.deadline_unix)
+            .unwrap_or(opened);
+        self.transact(|q| {
+            q.set_status(
+                &name,
+                PlanStatus::Verifying {
+                    since: now(),
+                    detail: format!(
+                        "the new node started; verification window until {}",
+                        humantime::format_rfc3339_seconds(
+                            std::time::UNIX_EPOCH + Duration::from_secs(deadline)
+                        )
+                    ),
+                },
+            );
+            Ok(())
+        })?;
+        fault::point("verify");
+        let background = self.settings.verify_in_background;
+        let started = Instant::now();
+        loop {
+            match self.assess_now(journal, node, chain, !background).await? {
+                Verdict::Healthy(detail) => {
+                    tracing::info!(upgrade = %name, "{detail}");
+                    break;
+                }
+                Verdict::Rollback(reason) => {
                     return self
                         .roll_back(
                             journal,
@@ -904,9 +1220,206 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         )
                         .await
                 }
+                Verdict::Pending(detail) => {
+                    let ready = journal
+                        .active
+                        .as_ref()
+                        .and_then(|a| a.verify.as_ref())
+                        .is_some_and(|v| v.ready_unix.is_some());
+                    if background && (ready || started.elapsed() >= self.settings.verify_timeout) {
+                        tracing::info!(upgrade = %name, "{detail}; the verification window stays open (the supervisor goes on)");
+                        self.audit("verifying", &[("name", &name), ("detail", &detail)]);
+                        return Ok(ApplyOutcome::Restarted {
+                            name,
+                            pid: pid.or(node.pid()).unwrap_or(0),
+                        });
+                    }
+                    tracing::debug!(upgrade = %name, "{detail}");
+                    tokio::time::sleep(VERIFY_EVERY).await;
+                }
             }
         }
+        self.finish_upgrade(journal, node, spec, plan, pid).await
+    }
 
+    /// Looks at the new node once and judges it over the journal's window
+    /// (saved when anything changed).
+    async fn assess_now(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+        done_on_advance: bool,
+    ) -> Result<Verdict, UpgradeError> {
+        let Some(a) = journal.active.clone() else {
+            return Ok(Verdict::Pending("no upgrade is in progress".into()));
+        };
+        let mut w = a.verify.clone().unwrap_or_default();
+        let exited = if node.pid().is_none() {
+            match node.wait().await {
+                Some(e) if e.requested => {
+                    return Ok(Verdict::Pending(
+                        "the node was stopped on request; verification goes on when it runs".into(),
+                    ))
+                }
+                Some(e) => Some(e.describe()),
+                None => Some("it is not running".into()),
+            }
+        } else {
+            None
+        };
+        let head = chain.block_number().await.map_err(|e| e.to_string());
+        let peers = chain.peer_count().await.ok();
+        let quorum = if w.advanced.is_none() && head.is_ok() {
+            Some(chain.quorum_view(a.height).await.map_err(|e| e.to_string()))
+        } else {
+            None
+        };
+        let obs = Observation {
+            now_unix: unix_now(),
+            exited,
+            head,
+            peers,
+            quorum,
+        };
+        let policy = VerifyPolicy {
+            timeout: self.settings.verify_timeout,
+            min_peers: self.settings.verify_min_peers,
+            height: a.height,
+            done_on_advance,
+        };
+        let before = w.clone();
+        let verdict = assess(&mut w, &policy, &obs);
+        if w != before {
+            if let Some(act) = journal.active.as_mut() {
+                act.verify = Some(w);
+            }
+            journal.save()?;
+        }
+        Ok(verdict)
+    }
+
+    /// The verification of the upgrade the journal has in its window, if
+    /// any: looks at the node once and judges it, without acting. See
+    /// [`UpgradeManager::tick_verification`] for the call that acts.
+    pub async fn verification(
+        &mut self,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+    ) -> Result<Option<VerifyDecision>, UpgradeError> {
+        let mut journal = self.journal()?;
+        let Some(a) = journal.active.clone() else {
+            return Ok(None);
+        };
+        if a.step != Step::Verify || a.verify.is_none() {
+            return Ok(None);
+        }
+        let name = a.name.clone();
+        Ok(Some(
+            match self.assess_now(&mut journal, node, chain, false).await? {
+                Verdict::Pending(detail) => VerifyDecision::Pending { name, detail },
+                Verdict::Healthy(detail) => VerifyDecision::Healthy { name, detail },
+                Verdict::Rollback(reason) => VerifyDecision::Rollback { name, reason },
+            },
+        ))
+    }
+
+    /// For the supervisor loop, on every tick and on every exit of the node
+    /// (before its restart policy): judges the upgrade in its verification
+    /// window and acts on it. `None` when no verification is open. On
+    /// [`VerifyDecision::Healthy`] the post-upgrade hook has run and the
+    /// plan is applied; on [`VerifyDecision::Rollback`] the previous binary
+    /// (and, with `rollback_restore_data`, the pre-upgrade snapshot) is back
+    /// and was started again, so the loop must not restart the crashed node
+    /// itself; on [`VerifyDecision::Pending`] nothing changed.
+    pub async fn tick_verification(
+        &mut self,
+        node: &dyn NodeProcess,
+        chain: &dyn ChainClient,
+        spec: &mut LaunchSpec,
+    ) -> Result<Option<VerifyDecision>, UpgradeError> {
+        let Some(decision) = self.verification(node, chain).await? else {
+            return Ok(None);
+        };
+        let mut journal = self.journal()?;
+        let Some(a) = journal.active.clone() else {
+            return Ok(None);
+        };
+        let plan = self.plan_of(&a);
+        match decision {
+            VerifyDecision::Pending { .. } => Ok(Some(decision)),
+            VerifyDecision::Healthy { name, detail } => {
+                tracing::info!(upgrade = %name, "{detail}");
+                match self
+                    .finish_upgrade(&mut journal, node, spec, &plan, None)
+                    .await
+                {
+                    Ok(_) => Ok(Some(VerifyDecision::Healthy { name, detail })),
+                    Err(UpgradeError::RolledBack { reason, .. }) => {
+                        Ok(Some(VerifyDecision::Rollback { name, reason }))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            VerifyDecision::Rollback { name, reason } => {
+                tracing::error!(upgrade = %name, "the new binary failed verification: {reason}; rolling back");
+                match self
+                    .roll_back(
+                        &mut journal,
+                        node,
+                        spec,
+                        format!("the new binary failed verification: {reason}"),
+                    )
+                    .await
+                {
+                    Err(UpgradeError::RolledBack { reason, .. }) => {
+                        Ok(Some(VerifyDecision::Rollback { name, reason }))
+                    }
+                    Ok(_) => Ok(Some(VerifyDecision::Rollback { name, reason })),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The upgrade in its verification window, if any, with what it waits
+    /// for (for `status`).
+    pub fn verifying(&self) -> Option<(String, VerifyWindow)> {
+        let a = self.journal().ok()?.active?;
+        if a.step != Step::Verify {
+            return None;
+        }
+        Some((a.name, a.verify?))
+    }
+
+    fn plan_of(&self, a: &ActiveUpgrade) -> UpgradePlan {
+        self.queue
+            .get(&a.name)
+            .map(|q| q.plan.clone())
+            .unwrap_or_else(|| UpgradePlan {
+                name: a.name.clone(),
+                height: a.height,
+                info: wemixvisor_core::InfoSource::None,
+                source: "journal".into(),
+            })
+    }
+
+    /// Post-upgrade hook, then done (the plan is applied).
+    async fn finish_upgrade(
+        &mut self,
+        journal: &mut Journal,
+        node: &dyn NodeProcess,
+        spec: &mut LaunchSpec,
+        plan: &UpgradePlan,
+        pid: Option<u32>,
+    ) -> Result<ApplyOutcome, UpgradeError> {
+        let Some(a) = journal.active.clone() else {
+            return Err(UpgradeError::Conflict {
+                name: plan.name.clone(),
+                reason: "no upgrade is in progress".into(),
+            });
+        };
+        let name = a.name.clone();
         journal.enter(Step::PostHook)?;
         fault::point("post-hook");
         let env = self.hook_env(plan);
@@ -942,12 +1455,10 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         })?;
         self.audit("done", &[("name", &name)]);
         tracing::info!(upgrade = %name, height = a.height, "upgrade done");
-        Ok(
-            match (self.settings.restart_after_upgrade, pid.or(node.pid())) {
-                (true, Some(pid)) => ApplyOutcome::Restarted { name, pid },
-                _ => ApplyOutcome::SwitchedStopped { name },
-            },
-        )
+        Ok(match pid.or(node.pid()) {
+            Some(pid) => ApplyOutcome::Restarted { name, pid },
+            None => ApplyOutcome::SwitchedStopped { name },
+        })
     }
 
     /// Ends an upgrade that failed before its switch: `current` stays (or
@@ -960,20 +1471,33 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         outcome: Outcome,
         err: UpgradeError,
     ) -> Result<ApplyOutcome, UpgradeError> {
-        let reason = err.to_string();
+        let mut reason = err.to_string();
         let Some(a) = journal.active.clone() else {
             return Err(err);
         };
         if self.store.current()? != a.from {
             self.store.switch_to(a.from.as_deref())?;
         }
+        if a.step == Step::PreHook {
+            if let Some(note) = self.restore_after_pre_hook(&a).await {
+                // Before the help line, which stays last.
+                match reason.find("\nhelp:") {
+                    Some(i) => reason.insert_str(i, &format!("; {note}")),
+                    None => reason.push_str(&format!("; {note}")),
+                }
+            }
+        }
         spec.args = a.previous_args.clone();
+        spec.program = self.store.launch_program();
         journal.finish(outcome, a.from.clone(), Some(reason.clone()), false)?;
+        // Nothing was switched: a failure here (backup, free space, a
+        // pre-hook) is kept retryable rather than final; an abort (exit 30)
+        // is the hook's decision.
         let status = match outcome {
             Outcome::Aborted => PlanStatus::Aborted {
                 reason: reason.clone(),
             },
-            _ => PlanStatus::Failed {
+            _ => PlanStatus::Retry {
                 reason: reason.clone(),
             },
         };
@@ -1001,6 +1525,40 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         Err(err)
     }
 
+    /// After a pre-upgrade hook failed or aborted (it may have changed the
+    /// chain data): restores the pre-upgrade snapshot when
+    /// `rollback_restore_data` is set, otherwise says how to. Returns the
+    /// note for the reason, log and audit.
+    async fn restore_after_pre_hook(&self, a: &ActiveUpgrade) -> Option<String> {
+        let snap = a.snapshot.as_ref()?;
+        let command = format!("wemixvisor backup restore {}", snap.id);
+        let note = match (&self.backup, self.settings.rollback_restore_data) {
+            (Some(b), true) => {
+                let b = b.clone();
+                let id = snap.id.clone();
+                match tokio::task::spawn_blocking(move || b.restore(&id)).await {
+                    Ok(Ok(())) => format!(
+                        "the pre-upgrade hook may have changed the chain data: restored snapshot {} before the previous binary starts",
+                        snap.id
+                    ),
+                    Ok(Err(e)) => format!(
+                        "the pre-upgrade hook may have changed the chain data and restoring snapshot {} FAILED ({e}); restore it by hand: `{command}`",
+                        snap.id
+                    ),
+                    Err(e) => format!(
+                        "the pre-upgrade hook may have changed the chain data and restoring snapshot {} FAILED ({e}); restore it by hand: `{command}`",
+                        snap.id
+                    ),
+                }
+            }
+            _ => format!(
+                "the pre-upgrade hook may have changed the chain data; to put it back, stop the node and run `{command}` (or set upgrade.rollback_restore_data = true to do it automatically)"
+            ),
+        };
+        tracing::error!(upgrade = %a.name, snapshot = %snap.id, "{note}");
+        Some(note)
+    }
+
     /// Rolls the active upgrade back after its switch (automatic).
     async fn roll_back(
         &mut self,
@@ -1013,7 +1571,13 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         let restore = self.settings.rollback_restore_data;
         if let Some(a) = journal.active.as_mut() {
             a.rollback_reason = Some(reason);
-            a.restore_data = restore && a.snapshot.is_some();
+            // An in-place migration changed the data: the old binary must
+            // not start on it.
+            let migrated_in_place = a
+                .migration
+                .as_ref()
+                .is_some_and(|m| m.in_place() && !m.plan.migrate.is_empty());
+            a.restore_data = (restore || migrated_in_place) && a.snapshot.is_some();
         }
         journal.enter(Step::RollingBack)?;
         fault::point("rollback");
@@ -1072,6 +1636,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
         }
         spec.args = a.previous_args.clone();
+        spec.program = self.store.launch_program();
         let entry = journal
             .finish(
                 Outcome::RolledBack,
@@ -1121,6 +1686,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         spec: &mut LaunchSpec,
     ) -> Result<Recovery, UpgradeError> {
         spec.args = self.launch_args(&spec.args);
+        spec.program = self.launch_program();
         self.store.clean_stale_staging();
         let mut journal = self.journal()?;
         let current = self.store.current()?;
@@ -1149,10 +1715,53 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             }
             Ok(())
         })?;
+        let active_name = journal.active.as_ref().map(|a| a.name.clone());
+        self.transact(|q| {
+            // A plan left "verifying" by a crash after its journal entry ended.
+            let stale: Vec<String> = q
+                .plans()
+                .iter()
+                .filter(|p| matches!(p.status, PlanStatus::Verifying { .. }))
+                .filter(|p| active_name.as_deref() != Some(p.plan.name.as_str()))
+                .map(|p| p.plan.name.clone())
+                .collect();
+            for n in stale {
+                let last = history.iter().rev().find(|h| h.name == n);
+                let st = match last {
+                    Some(h) if h.outcome == Outcome::Done => {
+                        PlanStatus::Applied { at_head: h.head }
+                    }
+                    Some(h) if h.outcome == Outcome::RolledBack => PlanStatus::RolledBack {
+                        reason: h.reason.clone().unwrap_or_default(),
+                    },
+                    _ => PlanStatus::Pending,
+                };
+                q.set_status(&n, st);
+            }
+            Ok(())
+        })?;
         let Some(a) = journal.active.clone() else {
             return Ok(Recovery::Clean);
         };
         tracing::warn!(upgrade = %a.name, step = a.step.as_str(), "an upgrade was interrupted; recovering");
+        if let Some(h) = &a.helper {
+            if h.may_still_run() {
+                tracing::warn!(upgrade = %a.name, pgid = h.pgid, "killing what is left of the interrupted {} run before the step runs again", h.label);
+                if !crate::proc::kill_and_reap_group(h.pgid, HELPER_REAP_WAIT).await {
+                    return Err(UpgradeError::Conflict {
+                        name: a.name.clone(),
+                        reason: format!(
+                            "the {} run of the interrupted upgrade (process group {}) did not go away within {HELPER_REAP_WAIT:?} of SIGKILL\nhelp: check it with `ps -g {}`, then start wemixvisor again",
+                            h.label, h.pgid, h.pgid
+                        ),
+                    });
+                }
+            }
+            if let Some(act) = journal.active.as_mut() {
+                act.helper = None;
+            }
+            journal.save()?;
+        }
         self.audit(
             "recovering",
             &[("name", &a.name), ("step", a.step.as_str())],
@@ -1179,7 +1788,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         a.attempt
                     );
                     journal.finish(Outcome::Failed, a.from.clone(), Some(reason.clone()), false)?;
-                    let st = PlanStatus::Failed {
+                    let st = PlanStatus::Retry {
                         reason: reason.clone(),
                     };
                     self.transact(|q| {
@@ -1205,6 +1814,30 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 self.audit("interrupted", &[("name", &a.name), ("step", &step)]);
                 tracing::warn!(upgrade = %a.name, "{reason}");
                 Ok(Recovery::StartedOver { name: a.name, step })
+            }
+            Step::Migrate | Step::VerifyMigration => {
+                self.recover_migration(&mut journal, node, chain, spec, &plan)
+                    .await
+            }
+            Step::Verify if a.verify.is_some() && self.settings.verify_in_background => {
+                spec.args = a.args.clone();
+                if node.pid().is_none() {
+                    if let Err(e) = node.start(spec).await {
+                        let reason = format!("the new binary did not start: {e}");
+                        return match self.roll_back(&mut journal, node, spec, reason).await {
+                            Err(UpgradeError::RolledBack { reason, .. }) => {
+                                Ok(Recovery::RolledBack {
+                                    name: a.name,
+                                    reason,
+                                })
+                            }
+                            Err(e) => Err(e),
+                            Ok(_) => Ok(Recovery::Verifying { name: a.name }),
+                        };
+                    }
+                }
+                tracing::info!(upgrade = %a.name, "the verification window goes on from the journal");
+                Ok(Recovery::Verifying { name: a.name })
             }
             Step::Switch | Step::Start | Step::Verify | Step::PostHook => {
                 let from = if a.step == Step::Switch {
@@ -1315,6 +1948,9 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             restore_data,
             restart_after_rollback: node.pid().is_some(),
             manual: true,
+            helper: None,
+            migration: None,
+            verify: None,
             started_at: now(),
             updated_at: now(),
         });
@@ -1323,9 +1959,14 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         self.finish_rollback(&mut journal, node, spec).await
     }
 
-    /// What `upgrade status` shows.
+    /// What `upgrade status` shows, with the head unknown.
     pub fn status(&mut self) -> Result<StatusReport, UpgradeError> {
-        self.refresh();
+        self.status_at(None)
+    }
+
+    /// What `upgrade status` shows at `head`.
+    pub fn status_at(&mut self, head: Option<u64>) -> Result<StatusReport, UpgradeError> {
+        let blocked = self.blocked(head);
         let journal = self.journal()?;
         let current = self.store.current()?;
         let bin = self.store.bin_of(current.as_deref());
@@ -1334,11 +1975,16 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             current_sha256: file_sha256(&bin).ok(),
             current_binary: bin,
             plans: self.queue.plans().to_vec(),
+            migration: self.migration_progress(&journal),
             in_progress: journal.active.clone(),
             last: journal.last().cloned(),
+            blocked,
         })
     }
 }
+
+#[path = "manager_migration.rs"]
+mod migration_steps;
 
 #[cfg(test)]
 #[path = "manager_tests.rs"]

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use sha2::Digest;
 use wemixvisor_core::{atomic, CoreError, InfoSource, OsFs, SnapshotRef};
 
+use crate::journal::HelperProcess;
 use crate::testing::{fake_geth, Call, Reply, ScriptedNode, TestServer, TickingChain};
 use crate::FlagMigration;
 
@@ -37,6 +38,7 @@ impl Fx {
     fn settings(&self) -> UpgradeSettings {
         UpgradeSettings {
             verify_timeout: Duration::from_secs(3),
+            verify_window: Duration::from_secs(3),
             hook_timeout: Duration::from_secs(5),
             preflight_timeout: Duration::from_secs(5),
             ..UpgradeSettings::default()
@@ -388,9 +390,13 @@ async fn hook_exit_codes_abort_fail_and_retry() {
     assert_eq!(fx.current(), "genesis");
     assert!(node.is_running());
     match &fx.queue().get("b").unwrap().status {
-        PlanStatus::Failed { reason } => assert!(reason.contains("exit code 7")),
+        PlanStatus::Retry { reason } => assert!(reason.contains("exit code 7")),
         other => panic!("{other:?}"),
     }
+    // it waits for a re-arm and holds the next one back; dropped here
+    m.offer(plan("c", 3)).unwrap();
+    assert_eq!(m.due(Some(3)), None);
+    m.cancel("b").unwrap();
 
     // 31 twice, then 0: retried and applied
     let count = fx.home.root().join("count");
@@ -467,28 +473,46 @@ async fn new_binary_that_exits_at_once_is_rolled_back_with_its_data() {
 }
 
 #[tokio::test]
-async fn stalled_head_and_failing_post_hook_roll_back() {
+async fn a_halt_at_the_fork_height_longer_than_verify_timeout_is_not_rolled_back() {
     let fx = Fx::new();
     fx.install("v2", FLAGS);
-    fx.install("v3", FLAGS);
     let mut s = fx.settings();
-    s.verify_timeout = Duration::from_millis(700);
+    s.verify_timeout = Duration::from_millis(500);
+    s.verify_window = Duration::from_secs(30);
     let mut m = fx.manager(s);
+    let node = ScriptedNode::running();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 50)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    // WBFT halted just below the fork height; 1 of 4 validators is back
+    let chain = TickingChain::frozen_at(49);
+    chain.set_quorum(1, 4);
+    let others = chain.clone();
+    let arrive = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        others.set_quorum(4, 4);
+        others.freeze(false);
+    });
+    let p = m.due(Some(49)).or_else(|| m.due(Some(50))).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(50))
+        .await
+        .unwrap();
+    arrive.await.unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
+    assert_eq!(m.journal().unwrap().last().unwrap().outcome, Outcome::Done);
+}
+
+#[tokio::test]
+async fn failing_post_hook_rolls_back() {
+    let fx = Fx::new();
+    fx.install("v3", FLAGS);
+    let mut m = fx.manager(fx.settings());
     let node = ScriptedNode::running();
     let chain = TickingChain::default();
     let mut spec = fx.spec(&[]);
-    m.offer(plan("v2", 5)).unwrap();
-    prepared(&mut m, &spec.args, &["v2"]).await;
-    chain.freeze(true);
-    let p = m.due(Some(5)).unwrap();
-    let e = m
-        .apply(&p, &node, &chain, &mut spec, Some(5))
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("head stayed"), "{e}");
-    assert_eq!(fx.current(), "genesis");
-    chain.freeze(false);
-
     fx.hook("post-upgrade", "exit 4");
     m.offer(plan("v3", 6)).unwrap();
     prepared(&mut m, &spec.args, &["v3"]).await;
@@ -503,6 +527,174 @@ async fn stalled_head_and_failing_post_hook_roll_back() {
     );
     assert_eq!(fx.current(), "genesis");
     assert!(node.is_running());
+}
+
+fn background(fx: &Fx, window: Duration) -> UpgradeSettings {
+    UpgradeSettings {
+        verify_in_background: true,
+        verify_window: window,
+        rollback_restore_data: true,
+        ..fx.settings()
+    }
+}
+
+#[tokio::test]
+async fn a_binary_that_crashes_inside_the_window_is_rolled_back_by_the_tick() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--http"]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    // apply returns once the new node passed its immediate checks
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "verifying");
+    let j = m.journal().unwrap();
+    let a = j.active.as_ref().unwrap();
+    assert_eq!(a.step, Step::Verify);
+    let w = a.verify.as_ref().unwrap();
+    assert_eq!(w.deadline_unix - w.opened_unix, 600);
+    assert_eq!(m.due(Some(99)), None, "nothing else while verifying");
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Pending { detail, .. }) => {
+            assert!(detail.contains("healthy so far"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(m.verifying().is_some());
+    // the new binary crashes 30 s (here: at once) after the switch
+    node.crash_now();
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Rollback { reason, .. }) => assert!(
+            reason.contains("exited (exit code 2)") && reason.contains("restored from snapshot"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running(), "the previous binary runs again");
+    assert_eq!(
+        node.calls().last(),
+        Some(&Call::Start(fx.bin(None), vec!["--http".into()]))
+    );
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "rolled back");
+    assert_eq!(
+        *fx.backup.restored.lock().unwrap(),
+        vec!["snap-pre-upgrade-v2"]
+    );
+    assert!(m.journal().unwrap().active.is_none());
+    assert_eq!(
+        m.tick_verification(&node, &chain, &mut spec).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_crash_in_the_window_resumes_verification_from_the_journal() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.hook("post-upgrade", "echo post > \"$WEMIX_HOME/post-ran\"");
+    let mut m = fx.manager(background(&fx, Duration::from_secs(2)));
+    let node = ScriptedNode::running();
+    let chain = TickingChain::frozen_at(4);
+    chain.set_quorum(1, 4);
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    m.apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    let deadline = m
+        .journal()
+        .unwrap()
+        .active
+        .unwrap()
+        .verify
+        .unwrap()
+        .deadline_unix;
+    // the supervisor dies; the node died with it; a new one starts
+    drop(m);
+    let node = ScriptedNode::default();
+    let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
+    let mut spec = fx.spec(&[]);
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert_eq!(r, Recovery::Verifying { name: "v2".into() });
+    assert!(node.is_running());
+    assert_eq!(node.calls(), vec![Call::Start(fx.bin(Some("v2")), vec![])]);
+    let (_, w) = m.verifying().unwrap();
+    assert_eq!(w.deadline_unix, deadline, "the window keeps its deadline");
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Pending { detail, .. }) => {
+            assert!(
+                detail.contains("waiting for quorum: 1 of 4 validators"),
+                "{detail}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!fx.home.root().join("post-ran").exists());
+    // the window ends with the halt still on: the new binary stays
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    match m.tick_verification(&node, &chain, &mut spec).await.unwrap() {
+        Some(VerifyDecision::Healthy { detail, .. }) => {
+            assert!(
+                detail.contains("ended while waiting for quorum"),
+                "{detail}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(fx.home.root().join("post-ran").exists());
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
+}
+
+#[tokio::test]
+async fn without_restart_after_upgrade_the_next_start_starts_and_verifies() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.hook("post-upgrade", "echo post > \"$WEMIX_HOME/post-ran\"");
+    let s = UpgradeSettings {
+        restart_after_upgrade: false,
+        ..fx.settings()
+    };
+    let mut m = fx.manager(s.clone());
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert_eq!(out, ApplyOutcome::SwitchedStopped { name: "v2".into() });
+    assert!(!node.is_running());
+    assert_eq!(fx.current(), "upgrades/v2");
+    assert_eq!(m.journal().unwrap().active.unwrap().step, Step::Start);
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "verifying");
+    assert!(!fx.home.root().join("post-ran").exists());
+    // wemixvisor starts again (the service manager): started and verified
+    let node = ScriptedNode::default();
+    let mut m = fx.manager(UpgradeSettings {
+        restart_after_upgrade: true,
+        ..s
+    });
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert_eq!(r, Recovery::Resumed { name: "v2".into() });
+    assert!(node.is_running());
+    assert!(fx.home.root().join("post-ran").exists());
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
 }
 
 #[tokio::test]
@@ -552,6 +744,9 @@ fn crashed_at(fx: &Fx, step: Step, switched: bool, attempt: u32) {
         restore_data: step == Step::RollingBack,
         restart_after_rollback: true,
         manual: false,
+        helper: None,
+        migration: None,
+        verify: None,
         started_at: now(),
         updated_at: now(),
     });
@@ -644,7 +839,7 @@ async fn interrupted_too_often_gives_up_and_done_is_reconciled() {
     let mut spec = fx.spec(&[]);
     let r = m.recover(&node, &chain, &mut spec).await.unwrap();
     assert!(matches!(r, Recovery::GaveUp { .. }), "{r:?}");
-    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "failed");
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "retry");
     assert_eq!(m.due(Some(10)), None);
 
     // a crash between "journal says done" and "queue says applied"
@@ -835,13 +1030,17 @@ async fn downloads_off_means_no_fetch_and_a_clear_reason() {
     let fx = Fx::new();
     let mut m = fx.manager(fx.settings());
     let srv = TestServer::http();
-    m.offer(UpgradePlan {
+    let p = UpgradePlan {
         name: "v2".into(),
         height: 5,
         info: InfoSource::Inline(serde_json::json!({"binaries": {"any": srv.url("/g")}})),
         source: "t".into(),
-    })
-    .unwrap();
+    };
+    // refused before queuing...
+    let e = m.offer(p.clone()).unwrap_err();
+    assert!(e.to_string().contains("allow_download_binaries"), "{e}");
+    // ...and one queued before downloads were turned off is not fetched
+    UpgradeQueue::transact(&fx.home.upgrade_queue_file(), |q| Ok(q.offer(p))).unwrap();
     let node = ScriptedNode::default();
     let mut spec = fx.spec(&[]);
     let p = m.due(Some(5)).unwrap();
@@ -856,4 +1055,318 @@ async fn downloads_off_means_no_fetch_and_a_clear_reason() {
         other => panic!("{other:?}"),
     }
     assert_eq!(srv.hits("/g"), 0);
+}
+
+fn inline(name: &str, height: u64, info: serde_json::Value) -> UpgradePlan {
+    UpgradePlan {
+        name: name.into(),
+        height,
+        info: InfoSource::Inline(info),
+        source: "upgrade-info".into(),
+    }
+}
+
+#[tokio::test]
+async fn plans_that_could_only_block_are_refused_before_queuing() {
+    let fx = Fx::new();
+    let mut m = fx.manager(fx.settings());
+    // due at once with no binary and nothing to download
+    let e = m.offer(plan("bogus", 0)).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, UpgradeError::BadPlan { .. }), "{msg}");
+    assert!(
+        msg.contains("'bogus' (height 0") && msg.contains("upgrades/bogus/bin/geth"),
+        "{msg}"
+    );
+    // a malformed checksum in the info
+    let e = m
+        .offer(inline(
+            "v2",
+            10,
+            serde_json::json!({"binaries": {"any": "https://h/geth?checksum=sha256:abc"}}),
+        ))
+        .unwrap_err();
+    assert!(e.to_string().contains("64 hex digits"), "{e}");
+    // no entry for this platform
+    let e = m
+        .offer(inline(
+            "v3",
+            10,
+            serde_json::json!({"binaries": {"plan9/mips": "https://h/geth"}}),
+        ))
+        .unwrap_err();
+    assert!(e.to_string().contains("no entry for"), "{e}");
+    // downloads are off by default
+    let sum = format!("sha256:{}", "ab".repeat(32));
+    let e = m
+        .offer(inline(
+            "v4",
+            10,
+            serde_json::json!({"binaries": {"any": format!("https://h/geth?checksum={sum}")}}),
+        ))
+        .unwrap_err();
+    assert!(e.to_string().contains("allow_download_binaries"), "{e}");
+    // a batch with one bad plan queues nothing
+    fx.install("v5", FLAGS);
+    let e = m
+        .offer_batch(vec![plan("v5", 20), plan("v6", 0)], Some(1))
+        .unwrap_err();
+    assert!(e.to_string().contains("'v6'"), "{e}");
+    assert!(fx.queue().plans().is_empty(), "{:#?}", fx.queue().plans());
+    // a good one goes in
+    assert!(m.offer(plan("v5", 20)).unwrap());
+}
+
+#[tokio::test]
+async fn a_blocked_plan_holding_back_others_is_listed_with_its_fix() {
+    let fx = Fx::new();
+    fx.install("v3", FLAGS);
+    let mut m = fx.manager(fx.settings());
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    m.offer(plan("v3", 6)).unwrap();
+    assert!(m.blocked(Some(4)).is_empty());
+    // v2 is due, its binary never appears: v3 (prepared) waits behind it
+    let p = m.due(Some(7)).unwrap();
+    assert_eq!(p.name, "v2");
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(7))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Blocked { .. }), "{out:?}");
+    let blocked = m.blocked(Some(7));
+    assert_eq!(blocked.len(), 1, "{blocked:#?}");
+    let b = &blocked[0];
+    assert_eq!(b.name, "v2");
+    assert_eq!(b.holding_back, vec!["v3".to_string()]);
+    assert!(
+        b.fix.contains("wemixvisor upgrade cancel v2") && b.fix.contains("upgrades/v2/bin/geth"),
+        "{}",
+        b.fix
+    );
+    assert_eq!(m.due(Some(7)).unwrap().name, "v2", "strict height order");
+    assert_eq!(m.status_at(Some(7)).unwrap().blocked, blocked);
+    // cancelling it lets v3 go
+    m.cancel("v2").unwrap();
+    assert!(m.blocked(Some(7)).is_empty());
+    assert_eq!(m.due(Some(7)).unwrap().name, "v3");
+}
+
+#[tokio::test]
+async fn a_failed_pre_hook_keeps_the_plan_retryable_and_restores_the_data() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.install("v3", FLAGS);
+    let journal_seen = fx.home.root().join("journal-during-hook");
+    fx.hook(
+        "pre-upgrade",
+        &format!(
+            "sleep 0.5; cat '{}' > '{}'; echo 'migration broke' >&2; exit 7",
+            fx.home.upgrade_journal_file().display(),
+            journal_seen.display()
+        ),
+    );
+    let mut s = fx.settings();
+    s.rollback_restore_data = true;
+    let mut m = fx.manager(s);
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    m.offer(plan("v3", 6)).unwrap();
+    prepared(&mut m, &spec.args, &["v2", "v3"]).await;
+    let p = m.due(Some(5)).unwrap();
+    let e = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("exit code 7"), "{e}");
+    // the hook's process group was in the journal while it ran
+    let during = std::fs::read_to_string(&journal_seen).unwrap();
+    assert!(
+        during.contains("\"pgid\"") && during.contains("pre-upgrade"),
+        "{during}"
+    );
+    assert!(m.journal().unwrap().active.is_none());
+    // the data the hook may have changed was restored before the old binary ran
+    assert_eq!(
+        *fx.backup.restored.lock().unwrap(),
+        vec!["snap-pre-upgrade-v2"]
+    );
+    assert!(node.is_running());
+    assert_eq!(fx.current(), "genesis");
+    match &fx.queue().get("v2").unwrap().status {
+        PlanStatus::Retry { reason } => {
+            assert!(
+                reason.contains("exit code 7") && reason.contains("restored snapshot"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // not final, loud, and v3 waits behind it
+    assert_eq!(m.due(Some(9)), None);
+    let blocked = m.blocked(Some(9));
+    assert_eq!(blocked.len(), 1);
+    assert!(
+        blocked[0].fix.contains("wemixvisor upgrade retry v2"),
+        "{blocked:?}"
+    );
+    assert_eq!(blocked[0].holding_back, vec!["v3".to_string()]);
+    // re-armed after the fix: it goes through, then v3
+    fx.hook("pre-upgrade", "exit 0");
+    m.retry("v2").unwrap();
+    assert!(m.retry("v2").is_err());
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(9)).unwrap();
+    assert_eq!(p.name, "v2");
+    m.apply(&p, &node, &chain, &mut spec, Some(9))
+        .await
+        .unwrap();
+    assert_eq!(m.due(Some(9)).unwrap().name, "v3");
+
+    // without rollback_restore_data the exact restore command is given
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    fx.hook("pre-upgrade", "exit 7");
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    let node = ScriptedNode::running();
+    let _ = m.apply(&p, &node, &chain, &mut spec, Some(5)).await;
+    assert!(fx.backup.restored.lock().unwrap().is_empty());
+    match &fx.queue().get("v2").unwrap().status {
+        PlanStatus::Retry { reason } => assert!(
+            reason.contains("wemixvisor backup restore snap-pre-upgrade-v2"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[derive(Default)]
+struct FullDisk;
+
+impl DataBackup for FullDisk {
+    fn snapshot_before_upgrade(&self, _: &str, _: Option<u64>) -> Result<SnapshotRef, CoreError> {
+        Err(CoreError::Backup("no space left on device".into()))
+    }
+    fn restore(&self, _: &str) -> Result<(), CoreError> {
+        Ok(())
+    }
+    fn check_snapshot_space(&self) -> Result<(), CoreError> {
+        Err(CoreError::Backup(
+            "not enough space: need 10 GB, 1 GB available".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_short_disk_blocks_the_plan_before_the_node_is_touched() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = UpgradeManager::new(
+        fx.home.clone(),
+        "geth",
+        OsFs,
+        fx.settings(),
+        Some(Arc::new(FullDisk)),
+    )
+    .unwrap();
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&[]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    match m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap()
+    {
+        ApplyOutcome::Blocked { reason, .. } => {
+            assert!(
+                reason.contains("snapshot would not fit") && reason.contains("need 10 GB"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(node.calls().is_empty(), "the node was touched");
+    assert_eq!(fx.queue().get("v2").unwrap().status, PlanStatus::Pending);
+    assert_eq!(m.blocked(Some(5)).len(), 1);
+}
+
+#[tokio::test]
+async fn recovery_kills_a_hook_a_dead_supervisor_left_before_running_it_again() {
+    use std::os::unix::process::CommandExt;
+    let fx = Fx::new();
+    fx.install("v2", &["datadir", "http"]);
+    let mut m = fx.manager(fx.settings());
+    m.offer(plan("v2", 5)).unwrap();
+    crashed_at(&fx, Step::PreHook, false, 1);
+    // the hook a killed supervisor left running: a shell and its child
+    let pidfile = fx.home.root().join("hook-child.pid");
+    let mut orphan = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep 60 & echo $! > '{}'; wait",
+            pidfile.display()
+        ))
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = orphan.id();
+    let mut j = m.journal().unwrap();
+    j.active.as_mut().unwrap().helper = Some(HelperProcess::of("pre-upgrade", pgid));
+    j.save().unwrap();
+    let reaper = std::thread::spawn(move || orphan.wait());
+    let mut child = None;
+    for _ in 0..200 {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            child = Some(pid);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let child = child.expect("the orphan hook started");
+    let node = ScriptedNode::default();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--rpc"]);
+    let r = m.recover(&node, &chain, &mut spec).await.unwrap();
+    assert!(matches!(r, Recovery::StartedOver { .. }), "{r:?}");
+    // before the step could run again, the old run and its child are gone
+    let dead = |pid: u32| {
+        !wemixvisor_core::lock::pid_alive(pid)
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true)
+    };
+    assert!(dead(pgid), "the hook {pgid} survived recovery");
+    assert!(dead(child), "the hook's child {child} survived recovery");
+    assert!(reaper.join().is_ok());
+    assert!(m.journal().unwrap().active.is_none());
+}
+
+#[tokio::test]
+async fn a_plan_being_applied_cannot_have_its_binary_replaced() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let m = fx.manager(fx.settings());
+    assert!(m.ensure_not_applying("v2").is_ok());
+    crashed_at(&fx, Step::Verify, true, 1);
+    let e = m.ensure_not_applying("v2").unwrap_err();
+    assert!(
+        matches!(e, UpgradeError::Conflict { .. })
+            && e.to_string()
+                .contains("being applied right now (step verify)"),
+        "{e}"
+    );
+    assert!(m.ensure_not_applying("v3").is_ok());
 }

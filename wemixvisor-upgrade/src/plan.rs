@@ -2,11 +2,79 @@
 //! that reports every problem at once, so a file is taken whole or not at all.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use serde_json::Value;
-use wemixvisor_core::{UpgradeInfo, UpgradePlan};
+use wemixvisor_core::{validate_upgrade_name, InfoSource, UpgradeInfo, UpgradePlan};
 
-use crate::{PlanStatus, UpgradeQueue};
+use crate::{PlanStatus, UpgradeQueue, UpgradeSettings};
+
+/// Checks one plan before it is queued, whatever its source (`upgrade add`,
+/// `upgrade plan`, the trigger file, governance): its name, its info (the
+/// binaries map, URLs, checksums), and that its binary can be had — it is
+/// installed at `bin`, or the info names one for this platform that the
+/// download settings allow. Returns every problem (empty = good), so a plan
+/// that could only block the queue is refused with one clear line.
+pub fn validate_plan(plan: &UpgradePlan, settings: &UpgradeSettings, bin: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = validate_upgrade_name(&plan.name) {
+        problems.push(e);
+        return problems;
+    }
+    let installed = wemixvisor_core::atomic::is_executable(bin);
+    let downloads_off = || {
+        format!(
+            "no binary is installed at '{}' and downloads are off (download.allow_download_binaries = false); install it first with `wemixvisor upgrade add {} --binary <file>`",
+            bin.display(),
+            plan.name
+        )
+    };
+    match &plan.info {
+        InfoSource::None => {
+            if !installed && plan.height == 0 {
+                problems.push(format!(
+                    "it is due at once (height 0) but no binary is installed at '{}' and it has no info to download one; install it first with `wemixvisor upgrade add {} --binary <file>`",
+                    bin.display(),
+                    plan.name
+                ));
+            }
+        }
+        InfoSource::Url(u) => {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                problems.push(format!("info URL '{u}' is not an http(s) URL"));
+            } else if !installed && !settings.download.allow {
+                problems.push(downloads_off());
+            }
+        }
+        InfoSource::Inline(v) => match wemixvisor_core::binaries_from_info(v) {
+            Err(e) => problems.push(format!("info: {e}")),
+            Ok(map) => {
+                let platform = settings.platform.to_string();
+                let entry = map.get(&platform).or_else(|| map.get("any"));
+                if !installed {
+                    match entry {
+                        None if v.get("binaries").is_some() => problems.push(format!(
+                            "info.binaries has no entry for {platform} (nor \"any\") and no binary is installed at '{}'",
+                            bin.display()
+                        )),
+                        None => problems.push(format!(
+                            "info has no \"binaries\" and no binary is installed at '{}'",
+                            bin.display()
+                        )),
+                        Some(_) if !settings.download.allow => problems.push(downloads_off()),
+                        Some(b) if b.checksum.is_none() && settings.download.must_have_checksum => {
+                            problems.push(format!(
+                                "info.binaries entry for {platform} has no checksum (add ?checksum=sha256:<hex>, or set download.must_have_checksum = false)"
+                            ))
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        },
+    }
+    problems
+}
 
 /// Parses a plan file: a JSON list of `{"name", "height", "info"?}` (the
 /// upgrade-info format; `{"plans": [...]}` is accepted too). Every entry
@@ -102,6 +170,10 @@ pub fn validate_batch(
                 PlanStatus::Pending => format!(
                     "{label}: an upgrade of that name is already queued at height {} (cancel it first: wemixvisor upgrade cancel {})",
                     q.plan.height, p.name
+                ),
+                PlanStatus::Retry { .. } => format!(
+                    "{label}: an upgrade of that name failed before its switch and waits at height {} (re-arm it: wemixvisor upgrade retry {}; or cancel it: wemixvisor upgrade cancel {})",
+                    q.plan.height, p.name, p.name
                 ),
                 other => format!(
                     "{label}: an upgrade of that name was already {} (pick a new name)",

@@ -131,7 +131,7 @@ pub fn apply_migrations(args: &[String], ms: &[FlagMigration]) -> Vec<String> {
 async fn help_of(bin: &Path, timeout: Duration) -> Option<BTreeSet<String>> {
     let mut cmd = tokio::process::Command::new(bin);
     cmd.arg("--help");
-    let r = run_captured(cmd, timeout, None, OUTPUT_CAP, true)
+    let r = run_captured(cmd, timeout, None, OUTPUT_CAP, true, None)
         .await
         .ok()?;
     let flags = help_flags(&r.output);
@@ -207,7 +207,7 @@ pub async fn preflight(
     for _ in 0..max_rounds {
         let mut cmd = tokio::process::Command::new(new_bin);
         cmd.args(&report.args).arg("--version");
-        let r = run_captured(cmd, timeout, None, OUTPUT_CAP, true)
+        let r = run_captured(cmd, timeout, None, OUTPUT_CAP, true, None)
             .await
             .map_err(|e| {
                 fail(

@@ -1,12 +1,22 @@
 //! Running a helper process (a hook, a pre-flight of a new binary) in its
 //! own process group with a time limit and captured output.
+//!
+//! Output is read as bytes and logged lossily (a byte that is not UTF-8
+//! never stops the reader, so the helper never dies of SIGPIPE), and the
+//! pipes are always drained to the end. On Linux the helper gets
+//! `PR_SET_PDEATHSIG`, so it dies with the supervisor; its process group
+//! is also handed to the caller to record, so recovery can kill what is
+//! left of it (grandchildren) before running the step again.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+
+/// Longest line kept whole; a longer one is cut (the rest is still drained).
+const LINE_MAX: usize = 64 * 1024;
 
 /// How a helper process ended.
 #[derive(Debug, Clone)]
@@ -44,6 +54,31 @@ impl RunResult {
     }
 }
 
+/// Kills what is left of the process group `pgid` (recorded by a process
+/// that died) and waits, up to `wait`, until none of it is left. Returns
+/// `true` when the group is gone.
+pub(crate) async fn kill_and_reap_group(pgid: u32, wait: Duration) -> bool {
+    let Ok(raw) = i32::try_from(pgid) else {
+        return true;
+    };
+    if raw <= 1 {
+        return true;
+    }
+    let group = Pid::from_raw(raw);
+    let _ = killpg(group, Signal::SIGKILL);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Signal 0 probes for any member; ESRCH = none left.
+        if killpg(group, None).is_err() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn kill_group(pid: Option<u32>) {
     if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
@@ -57,8 +92,26 @@ fn pump(
     label: Option<String>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(pipe).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        let mut reader = BufReader::new(pipe);
+        let mut raw = Vec::new();
+        loop {
+            raw.clear();
+            // Bytes, not lines of text: invalid UTF-8 must not stop the reader.
+            let n = match (&mut reader)
+                .take(LINE_MAX as u64)
+                .read_until(b'\n', &mut raw)
+                .await
+            {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let _ = n;
+            while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                raw.pop();
+            }
+            let line = String::from_utf8_lossy(&raw);
             if let Some(l) = &label {
                 tracing::info!(target: "wemixvisor_upgrade::hook", hook = %l, "{line}");
             }
@@ -77,16 +130,52 @@ fn pump(
     })
 }
 
+/// Makes the child die with this process (Linux `PR_SET_PDEATHSIG`).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls async-signal-safe functions (prctl, getppid, _exit); it touches
+    // no memory shared with the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut tokio::process::Command) {}
+
 /// Runs `cmd` in a new process group, capturing output (logged line by line
 /// under `label` when given). On timeout the whole group is killed; with
 /// `kill_rest` whatever the process left in its group is killed too.
+/// `on_spawn` gets the process group id as soon as the child exists (to be
+/// recorded in the journal).
 pub(crate) async fn run_captured(
     mut cmd: tokio::process::Command,
     timeout: Duration,
     label: Option<&str>,
     cap: usize,
     kill_rest: bool,
+    on_spawn: Option<&(dyn Fn(u32) + Send + Sync)>,
 ) -> std::io::Result<RunResult> {
+    die_with_parent(&mut cmd);
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -106,6 +195,9 @@ pub(crate) async fn run_captured(
         }
     };
     let pid = child.id();
+    if let (Some(f), Some(p)) = (on_spawn, pid) {
+        f(p);
+    }
     let buf = Arc::new(Mutex::new(String::new()));
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {

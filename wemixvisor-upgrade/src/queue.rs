@@ -39,6 +39,23 @@ pub enum PlanStatus {
         /// Why.
         reason: String,
     },
+    /// Switched to; the new binary is in its verification window (or, with
+    /// `restart_after_upgrade = false`, waits to be started and verified).
+    /// Plans above it wait.
+    Verifying {
+        /// RFC 3339 time the window opened.
+        since: String,
+        /// What it waits for.
+        detail: String,
+    },
+    /// Failed before its switch (a backup, a free-space check or a
+    /// pre-upgrade hook failed): nothing was switched, and the plan waits
+    /// for the operator to re-arm it (`wemixvisor upgrade retry <name>`) or
+    /// cancel it. Plans above it wait too (strict height order).
+    Retry {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl PlanStatus {
@@ -50,8 +67,34 @@ impl PlanStatus {
             PlanStatus::Failed { .. } => "failed",
             PlanStatus::Aborted { .. } => "aborted",
             PlanStatus::RolledBack { .. } => "rolled back",
+            PlanStatus::Retry { .. } => "retry",
+            PlanStatus::Verifying { .. } => "verifying",
         }
     }
+
+    /// True for the states a plan never leaves on its own.
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            PlanStatus::Pending | PlanStatus::Retry { .. } | PlanStatus::Verifying { .. }
+        )
+    }
+}
+
+/// A plan that holds the queue up: it is due (or waits for a re-arm) and
+/// cannot go ahead, so every plan above it waits too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedPlan {
+    /// Upgrade name.
+    pub name: String,
+    /// Its height.
+    pub height: u64,
+    /// Why it cannot go ahead.
+    pub reason: String,
+    /// What the operator can do about it.
+    pub fix: String,
+    /// The pending plans above it, which wait for it.
+    pub holding_back: Vec<String>,
 }
 
 /// Whether a plan's binary is fetched, verified and pre-flighted yet.
@@ -155,6 +198,10 @@ pub struct UpgradeQueue {
     path: PathBuf,
     plans: Vec<QueuedPlan>,
     stamp: Option<FileStamp>,
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
 }
 
 pub(crate) fn now() -> String {
@@ -346,14 +393,92 @@ impl UpgradeQueue {
 
     /// The lowest pending plan whose height is reached at `head`.
     ///
-    /// A plan with height 0 is due at once; a head that jumped past several
-    /// heights yields them one by one, lowest first.
+    /// Strict height order: a plan with height 0 is due at once; a head that
+    /// jumped past several heights yields them one by one, lowest first; a
+    /// plan waiting for a re-arm ([`PlanStatus::Retry`]) holds back every
+    /// plan above it.
     pub fn due(&self, head: Option<u64>) -> Option<&UpgradePlan> {
-        self.plans
-            .iter()
-            .filter(|p| p.status == PlanStatus::Pending)
-            .map(|p| &p.plan)
-            .find(|p| p.height == 0 || head.is_some_and(|h| h >= p.height))
+        for p in &self.plans {
+            match p.status {
+                PlanStatus::Retry { .. } | PlanStatus::Verifying { .. } => return None,
+                PlanStatus::Pending => {
+                    if p.plan.height == 0 || head.is_some_and(|h| h >= p.plan.height) {
+                        return Some(&p.plan);
+                    }
+                    // Heights are sorted: nothing above this one is due.
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The plans that hold the queue up at `head`, with the fix for each:
+    /// a plan waiting for a re-arm, a due plan that cannot be applied (its
+    /// preparation failed or it is marked blocked), and a pending plan whose
+    /// preparation failed for good. `upgrades_dir` names where binaries go
+    /// (for the fix text).
+    pub fn blocked(&self, head: Option<u64>, bin_of: impl Fn(&str) -> PathBuf) -> Vec<BlockedPlan> {
+        let mut out = Vec::new();
+        for (i, p) in self.plans.iter().enumerate() {
+            let name = &p.plan.name;
+            let due = p.plan.height == 0 || head.is_some_and(|h| h >= p.plan.height);
+            let reason = match (&p.status, &p.prepare) {
+                (PlanStatus::Retry { reason }, _) => Some(format!(
+                    "it failed before its switch and waits for a re-arm: {}",
+                    first_line(reason)
+                )),
+                (
+                    PlanStatus::Pending,
+                    PrepareState::Failed {
+                        reason, transient, ..
+                    },
+                ) if due || !transient => Some(first_line(reason).to_string()),
+                (PlanStatus::Pending, _) if due => {
+                    p.blocked.as_deref().map(|b| first_line(b).to_string())
+                }
+                _ => None,
+            };
+            let Some(reason) = reason else { continue };
+            let fix = match &p.status {
+                PlanStatus::Retry { .. } => format!(
+                    "fix the cause, then `wemixvisor upgrade retry {name}`; or drop it with `wemixvisor upgrade cancel {name}`"
+                ),
+                _ => format!(
+                    "install the binary at '{}' (`wemixvisor upgrade add {name} --binary <file>`), or drop the plan with `wemixvisor upgrade cancel {name}`",
+                    bin_of(name).display()
+                ),
+            };
+            let holding_back = self.plans[i + 1..]
+                .iter()
+                .filter(|q| !q.status.is_final())
+                .map(|q| q.plan.name.clone())
+                .collect();
+            out.push(BlockedPlan {
+                name: name.clone(),
+                height: p.plan.height,
+                reason,
+                fix,
+                holding_back,
+            });
+        }
+        out
+    }
+
+    /// Puts a plan waiting for a re-arm back to pending (prepared again).
+    /// Returns `false` when `name` is not waiting for a re-arm.
+    pub fn rearm(&mut self, name: &str) -> bool {
+        match self.get_mut(name) {
+            Some(p) if matches!(p.status, PlanStatus::Retry { .. }) => {
+                p.status = PlanStatus::Pending;
+                p.prepare = PrepareState::Unprepared;
+                p.blocked = None;
+                p.updated_at = now();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The next pending plan, due or not.

@@ -13,8 +13,22 @@ pub struct UpgradeSettings {
     pub skip_backup: bool,
     /// Re-runs of a hook that exits 31 (`upgrade.preupgrade_max_retries`).
     pub preupgrade_max_retries: u32,
-    /// Time the new node has to answer RPC and advance its head (`upgrade.verify_timeout`).
+    /// How long the new node's RPC may stay silent, and how long its head
+    /// may stand still once the network has quorum (`upgrade.verify_timeout`).
     pub verify_timeout: Duration,
+    /// The verification window after a switch (`upgrade.verify_window`): a
+    /// crash inside it rolls back; a head stalled at the upgrade height
+    /// while the network lacks quorum is waited out for this long.
+    pub verify_window: Duration,
+    /// Peers the new node must have to count as connected (`upgrade.verify_min_peers`).
+    pub verify_min_peers: u64,
+    /// When true, [`crate::UpgradeManager::apply`] returns as soon as the
+    /// new node passes its immediate checks and the caller watches the rest
+    /// of the window with [`crate::UpgradeManager::tick_verification`];
+    /// when false, `apply` waits inline until the head advances past the
+    /// height (or a rollback), tolerating a halt at the height for the
+    /// whole window.
+    pub verify_in_background: bool,
     /// Time limit of one hook run (`upgrade.hook_timeout`).
     pub hook_timeout: Duration,
     /// An extra pre-upgrade hook run after `scripts/pre-upgrade`
@@ -40,6 +54,9 @@ impl Default for UpgradeSettings {
             skip_backup: false,
             preupgrade_max_retries: 0,
             verify_timeout: Duration::from_secs(120),
+            verify_window: Duration::from_secs(30 * 60),
+            verify_min_peers: 1,
+            verify_in_background: false,
             hook_timeout: Duration::from_secs(600),
             custom_pre_upgrade: None,
             rollback_restore_data: false,

@@ -125,9 +125,44 @@ impl<F: FileSystem> BinaryStore<F> {
         }
     }
 
+    /// The binary name of upgrade `name`: the one its release records
+    /// (`upgrades/<name>/release.json`, a plan's `daemon_name`), else the
+    /// home's; genesis (`None`) has the home's.
+    pub fn daemon_of(&self, name: Option<&str>) -> String {
+        name.and_then(|n| {
+            let path = self
+                .home
+                .upgrade_dir(n)
+                .join(crate::migration::RELEASE_FILE);
+            let b = self.fs.read(&path).ok()?;
+            serde_json::from_slice::<crate::migration::Release>(&b)
+                .ok()?
+                .daemon_name
+        })
+        .unwrap_or_else(|| self.daemon_name.clone())
+    }
+
+    /// The same store for binaries named `daemon_name`.
+    pub fn with_daemon(&self, daemon_name: &str) -> Self
+    where
+        F: Clone,
+    {
+        BinaryStore {
+            home: self.home.clone(),
+            daemon_name: daemon_name.to_string(),
+            fs: self.fs.clone(),
+        }
+    }
+
+    /// What the node is started from: `current/bin/<daemon of current>`.
+    pub fn launch_program(&self) -> PathBuf {
+        let current = self.current().ok().flatten();
+        self.home.current_bin(&self.daemon_of(current.as_deref()))
+    }
+
     /// `upgrades/<name>/bin/<daemon>`.
     pub fn upgrade_bin(&self, name: &str) -> PathBuf {
-        self.home.upgrade_bin(name, &self.daemon_name)
+        self.home.upgrade_bin(name, &self.daemon_of(Some(name)))
     }
 
     /// True when the upgrade's binary is installed and executable.

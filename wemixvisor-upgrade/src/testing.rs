@@ -271,9 +271,23 @@ fn handle<S: Read + Write>(s: &mut S, st: &State) -> std::io::Result<()> {
 pub struct TickingChain {
     head: Arc<AtomicU64>,
     frozen: Arc<AtomicBool>,
+    quorum: Arc<Mutex<Option<wemixvisor_core::QuorumView>>>,
 }
 
 impl TickingChain {
+    /// A chain standing at `head`.
+    pub fn frozen_at(head: u64) -> Self {
+        let c = TickingChain::default();
+        c.head.store(head, Ordering::SeqCst);
+        c.freeze(true);
+        c
+    }
+    /// What `quorum_view` answers (`None`: the namespace is off).
+    pub fn set_quorum(&self, active: usize, validators: usize) {
+        if let Ok(mut q) = self.quorum.lock() {
+            *q = Some(wemixvisor_core::QuorumView { validators, active });
+        }
+    }
     /// Stops (or restarts) the head.
     pub fn freeze(&self, f: bool) {
         self.frozen.store(f, Ordering::SeqCst);
@@ -297,6 +311,15 @@ impl ChainClient for TickingChain {
     }
     async fn peer_count(&self) -> Result<u64, ChainError> {
         Ok(1)
+    }
+    async fn quorum_view(&self, _since: u64) -> Result<wemixvisor_core::QuorumView, ChainError> {
+        self.quorum
+            .lock()
+            .ok()
+            .and_then(|q| *q)
+            .ok_or_else(|| ChainError::MethodUnavailable {
+                method: "istanbul_status".into(),
+            })
     }
 }
 
@@ -334,6 +357,18 @@ impl ScriptedNode {
     pub fn crash_when_started_from(&self, bin: &Path) {
         if let Ok(mut c) = self.crashing.lock() {
             c.push(bin.canonicalize().unwrap_or_else(|_| bin.to_path_buf()));
+        }
+    }
+    /// The running node exits on its own now (exit code 2).
+    pub fn crash_now(&self) {
+        if self.running.swap(false, Ordering::SeqCst) {
+            if let Ok(mut e) = self.last_exit.lock() {
+                *e = Some(ExitInfo {
+                    code: Some(2),
+                    signal: None,
+                    requested: false,
+                });
+            }
         }
     }
     /// Is it running.

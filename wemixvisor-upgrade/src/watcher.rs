@@ -282,7 +282,7 @@ mod tests {
         let p = d.path().join("later/upgrade-info.json");
         let mut w = UpgradeInfoWatcher::spawn(p.clone(), Duration::from_millis(30));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, br#"{"name":"v9"}"#).unwrap();
+        std::fs::write(&p, br#"{"name":"v9","height":0}"#).unwrap();
         let got = tokio::time::timeout(Duration::from_secs(5), w.next())
             .await
             .unwrap()

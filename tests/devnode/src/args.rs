@@ -99,6 +99,8 @@ pub const FLAGS: &[FlagSpec] = &[
     flag("sim.reject-flags", Value, None, "Comma-separated flags this binary pretends not to know: passing one exits 1", Sim),
     flag("sim.block-period", Value, Some("1s"), "Time between blocks: 200ms, 1s, or plain milliseconds", Sim),
     flag("sim.stall-at", Value, None, "Stop producing blocks at this height", Sim),
+    flag("sim.resume-after", Value, None, "With --sim.stall-at: blocks resume this long after the start (the other validators arrive)", Sim),
+    flag("sim.crash-after", Value, None, "Exit 2 this long after the start (a binary that crashes after passing its first checks)", Sim),
     flag("sim.crash-at", Value, None, "Exit 2 once the head reaches this height during this run (at once after the first block if already past it)", Sim),
     flag("sim.exit-at-start", Value, None, "Exit with this code right after the startup banner", Sim),
     flag("sim.shutdown-delay", Value, Some("0"), "Time spent shutting down after SIGTERM/SIGINT", Sim),
@@ -117,6 +119,7 @@ pub const FLAGS: &[FlagSpec] = &[
     flag("sim.flood-count", Value, None, "Stop flooding after this many lines", Sim),
     flag("sim.log-every-block", Bool, Some("true"), "Log `Imported new chain segment` for every block", Sim),
     flag("sim.quiet", Bool, Some("false"), "Do not log every block", Sim),
+    flag("sim.db-format", Value, Some("1"), "Datadir format this binary reads and writes (1 or 2); the other is refused", Sim),
 ];
 
 /// Looks a flag up by name (without dashes); `h` is an alias of `help`.
@@ -330,6 +333,10 @@ pub struct SimConfig {
     pub stall_at: Option<u64>,
     /// Exit 2 when the head reaches this.
     pub crash_at: Option<u64>,
+    /// With `stall_at`: blocks resume this long after the start.
+    pub resume_after: Option<Duration>,
+    /// Exit 2 this long after the start.
+    pub crash_after: Option<Duration>,
     /// Exit with this code after the banner.
     pub exit_at_start: Option<u8>,
     /// Sleep this long when shutting down.
@@ -362,6 +369,8 @@ pub struct SimConfig {
     pub flood_count: Option<u64>,
     /// Log every imported block.
     pub log_every_block: bool,
+    /// `--sim.db-format`: the datadir format (1 or 2).
+    pub db_format: u8,
 }
 
 /// The version devnode reports, always with a leading `v`.
@@ -526,6 +535,17 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
         .transpose()?;
 
     let quiet = is_true(s.last("sim.quiet"));
+    let db_format = match s.last("sim.db-format").unwrap_or("1") {
+        "1" => 1,
+        "2" => 2,
+        other => {
+            return Err(invalid(
+                "sim.db-format",
+                other,
+                "must be 1 or 2".to_string(),
+            ))
+        }
+    };
     let http_api = s.last("http.api").map(|v| {
         split_list(v)
             .into_iter()
@@ -550,6 +570,14 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
             block_period,
             stall_at: opt_u64(s, "sim.stall-at")?,
             crash_at: opt_u64(s, "sim.crash-at")?,
+            resume_after: s
+                .last("sim.resume-after")
+                .map(|v| parse_duration("sim.resume-after", v))
+                .transpose()?,
+            crash_after: s
+                .last("sim.crash-after")
+                .map(|v| parse_duration("sim.crash-after", v))
+                .transpose()?,
             exit_at_start,
             shutdown_delay: parse_duration(
                 "sim.shutdown-delay",
@@ -571,6 +599,7 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
             log_every_block: !quiet
                 && s.last("sim.log-every-block")
                     .is_none_or(|v| is_true(Some(v))),
+            db_format,
         },
     })
 }

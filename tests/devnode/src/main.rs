@@ -39,6 +39,9 @@
 //! - `flood-logs R` (lines/s, 0 = max), `flood-count N`: `LOG <seq> …`
 //!   lines on stdout.
 //! - `log-every-block` (on), `quiet`: the `Imported new chain segment` lines.
+//! - `db-format N` (1): the datadir format this binary reads (1 or 2); a
+//!   datadir of the other format is refused with `Fatal: Failed to open
+//!   database: ... holds format X, this binary reads format Y` (exit 1).
 //!
 //! ## Files
 //! `<datadir>/devnode/head` (head height, atomically rewritten every block)

@@ -90,7 +90,7 @@ pub fn main(cfg: Config, argv: &[String]) -> u8 {
 }
 
 async fn run(cfg: Config) -> u8 {
-    let store = match Store::open(&cfg.datadir) {
+    let store = match Store::open_format(&cfg.datadir, cfg.sim.db_format) {
         Ok(s) => s,
         Err(e) => {
             return fatal(format_args!(
@@ -123,6 +123,9 @@ async fn run(cfg: Config) -> u8 {
 }
 
 async fn run_locked(cfg: &Config, store: &Store) -> u8 {
+    if let Err(e) = store.check_format() {
+        return fatal(format_args!("{e}"));
+    }
     let head = match store.load_head() {
         Ok(h) => h,
         Err(e) => return fatal(format_args!("{e}")),
@@ -209,11 +212,17 @@ async fn run_locked(cfg: &Config, store: &Store) -> u8 {
     let mut ticker = interval_at(Instant::now() + period, period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut stall_logged = false;
+    let started = Instant::now();
     loop {
         tokio::select! {
             _ = ticker.tick() => {
+                if cfg.sim.crash_after.is_some_and(|d| started.elapsed() >= d) {
+                    log!("CRIT", "simulated crash (--sim.crash-after) number={}", chain.head());
+                    return 2;
+                }
                 let current = chain.head();
-                if cfg.sim.stall_at.is_some_and(|s| current >= s) {
+                let resumed = cfg.sim.resume_after.is_some_and(|d| started.elapsed() >= d);
+                if !resumed && cfg.sim.stall_at.is_some_and(|s| current >= s) {
                     if !stall_logged {
                         log!("WARN", "Chain stalled (--sim.stall-at) number={current}");
                         stall_logged = true;

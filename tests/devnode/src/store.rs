@@ -8,6 +8,12 @@
 //!   A start is refused when the flock is held, or when the file names another
 //!   live process. A clean exit removes it; a crash leaves it behind (stale,
 //!   its pid dead), which the next start takes over.
+//! - `FORMAT`: the datadir format, `1` or `2` (`--sim.db-format`). Format 1
+//!   keeps the head in `head` (decimal), format 2 in `head.v2`
+//!   (`{"format":2,"head":N}`). A node refuses a datadir of the other
+//!   format, as go-wbft refuses a gwemix database it cannot open; the
+//!   `db_migrator` test tool converts 1 → 2. A datadir with no `FORMAT`
+//!   takes the format its head file shows (a fresh one, the node's).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -23,14 +29,65 @@ use nix::unistd::Pid;
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    format: u8,
 }
 
 impl Store {
-    /// Creates `<datadir>/devnode/` if needed.
+    /// Creates `<datadir>/devnode/` if needed (format 1).
+    #[cfg(test)]
     pub fn open(datadir: &Path) -> io::Result<Self> {
+        Self::open_format(datadir, 1)
+    }
+
+    /// Creates `<datadir>/devnode/` if needed, for a node of `format`.
+    pub fn open_format(datadir: &Path, format: u8) -> io::Result<Self> {
         let dir = datadir.join("devnode");
         fs::create_dir_all(&dir)?;
-        Ok(Self { dir })
+        Ok(Self { dir, format })
+    }
+
+    /// The format the datadir holds: its `FORMAT` file, else what its head
+    /// file shows, else `None` (fresh).
+    pub fn found_format(&self) -> Result<Option<String>, String> {
+        let path = self.dir.join("FORMAT");
+        match fs::read_to_string(&path) {
+            Ok(s) => return Ok(Some(s.trim().to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {path:?}: {e}")),
+        }
+        if self.dir.join("head").exists() {
+            return Ok(Some("1".into()));
+        }
+        if self.dir.join("head.v2").exists() {
+            return Ok(Some("2".into()));
+        }
+        Ok(None)
+    }
+
+    /// Refuses a datadir of another format (the message says which and
+    /// what converts it); a fresh datadir is stamped with this node's.
+    pub fn check_format(&self) -> Result<(), String> {
+        let want = self.format.to_string();
+        match self.found_format()? {
+            Some(f) if f == want => Ok(()),
+            Some(f) => Err(format!(
+                "Failed to open database: the datadir {:?} holds format {f}, this binary reads format {want}{}",
+                self.dir.parent().unwrap_or(&self.dir),
+                if f == "1" && want == "2" {
+                    " (convert it with db_migrator -src <old> -dst <new>)"
+                } else {
+                    ""
+                }
+            )),
+            None => {
+                let tmp = self.dir.join("FORMAT.tmp");
+                let r = (|| {
+                    fs::write(&tmp, format!("{want}\n"))?;
+                    fs::rename(&tmp, self.dir.join("FORMAT"))
+                })();
+                r.map_err(|e| format!("cannot write {:?}: {e}", self.dir.join("FORMAT")))
+            }
+        }
     }
 
     /// The directory itself.
@@ -38,15 +95,22 @@ impl Store {
         &self.dir
     }
 
-    /// `<datadir>/devnode/head`.
+    /// `<datadir>/devnode/head` (format 1) or `head.v2` (format 2).
     pub fn head_path(&self) -> PathBuf {
-        self.dir.join("head")
+        if self.format == 2 {
+            self.dir.join("head.v2")
+        } else {
+            self.dir.join("head")
+        }
     }
 
     /// The saved head, 0 when there is none; an error names a corrupt file.
     pub fn load_head(&self) -> Result<u64, String> {
         let path = self.head_path();
         match fs::read_to_string(&path) {
+            Ok(s) if self.format == 2 => {
+                parse_v2(&s).ok_or_else(|| format!("corrupt head file {:?}: {:?}", path, s.trim()))
+            }
             Ok(s) => s
                 .trim()
                 .parse::<u64>()
@@ -61,11 +125,28 @@ impl Store {
         let tmp = self.dir.join("head.tmp");
         {
             let mut f = File::create(&tmp)?;
-            writeln!(f, "{head}")?;
+            if self.format == 2 {
+                writeln!(f, "{}", v2_head(head))?;
+            } else {
+                writeln!(f, "{head}")?;
+            }
             f.sync_all()?;
         }
         fs::rename(&tmp, self.head_path())
     }
+}
+
+/// The format-2 head file's text for `head`.
+pub fn v2_head(head: u64) -> String {
+    format!("{{\"format\":2,\"head\":{head}}}")
+}
+
+/// The head of a format-2 head file.
+pub fn parse_v2(s: &str) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(s.trim()).ok()?;
+    (v.get("format")?.as_u64()? == 2)
+        .then(|| v.get("head")?.as_u64())
+        .flatten()
 }
 
 /// Why the datadir could not be locked.
@@ -171,6 +252,37 @@ mod tests {
         assert_eq!(s.load_head(), Ok(42));
         fs::write(s.head_path(), "x").unwrap();
         assert!(s.load_head().is_err());
+    }
+
+    #[test]
+    fn formats_refuse_each_other() {
+        let tmp = tempfile::tempdir().unwrap();
+        let v1 = Store::open_format(tmp.path(), 1).unwrap();
+        v1.check_format().unwrap();
+        v1.save_head(7).unwrap();
+        assert_eq!(fs::read_to_string(v1.dir().join("FORMAT")).unwrap(), "1\n");
+        let v2 = Store::open_format(tmp.path(), 2).unwrap();
+        let e = v2.check_format().unwrap_err();
+        assert!(
+            e.contains("holds format 1, this binary reads format 2") && e.contains("db_migrator"),
+            "{e}"
+        );
+        // converted by hand: format 2 reads its own head
+        fs::write(v2.dir().join("FORMAT"), "2\n").unwrap();
+        fs::write(v2.dir().join("head.v2"), v2_head(9)).unwrap();
+        v2.check_format().unwrap();
+        assert_eq!(v2.load_head(), Ok(9));
+        let e = v1.check_format().unwrap_err();
+        assert!(
+            e.contains("holds format 2, this binary reads format 1"),
+            "{e}"
+        );
+        // a datadir from before FORMAT existed is format 1
+        let old = tempfile::tempdir().unwrap();
+        let s = Store::open_format(old.path(), 2).unwrap();
+        fs::write(s.dir().join("head"), "3\n").unwrap();
+        assert!(s.check_format().is_err());
+        assert_eq!(parse_v2("{\"format\":1,\"head\":3}"), None);
     }
 
     #[test]

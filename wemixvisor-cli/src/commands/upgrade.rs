@@ -72,8 +72,15 @@ pub enum UpgradeCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a pending upgrade from the queue (through the running
-    /// supervisor, or offline under the home lock).
+    /// Re-arm an upgrade that failed before its switch (state retry): it
+    /// is prepared again and applied when due.
+    Retry {
+        /// Upgrade name.
+        #[arg(id = "upgrade", value_name = "NAME")]
+        name: String,
+    },
+    /// Remove a pending upgrade (or one waiting for a retry) from the queue
+    /// (through the running supervisor, or offline under the home lock).
     Cancel {
         /// Upgrade name.
         #[arg(id = "upgrade", value_name = "NAME")]
@@ -184,6 +191,12 @@ pub fn run(home: &Home, config: &Config, cmd: UpgradeCmd) -> anyhow::Result<Exit
         ),
         UpgradeCmd::Plan { file } => plan(home, config, &file),
         UpgradeCmd::Status { json } => status(home, config, json),
+        UpgradeCmd::Retry { name } => {
+            let mut m = manager(home, config, None)?;
+            m.retry(&name).map_err(classify)?;
+            println!("re-armed upgrade '{name}'; {}", note_supervisor(home));
+            Ok(ExitCode::SUCCESS)
+        }
         UpgradeCmd::Cancel { name } => cancel(home, config, &name),
         UpgradeCmd::Rollback {
             restore_data,
@@ -220,6 +233,7 @@ fn add(
     let path = control_path(home)?;
     let rt = runtime()?;
     let mut m = manager(home, config, None)?;
+    m.ensure_not_applying(name).map_err(classify)?;
     let current = m.store().current()?;
     let (head, head_from) = head(&rt, home, config);
     if let Some(h) = height {
@@ -407,6 +421,25 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             a.step.as_str(),
             a.updated_at
         );
+        if let Some(d) = a.verify.as_ref().and_then(|v| v.detail.as_deref()) {
+            println!("            {d}");
+        }
+    }
+    if let Some(m) = &r.migration {
+        println!(
+            "migration:  {} step {}/{} '{}', {} for {}{}",
+            m.phase,
+            m.index + 1,
+            m.total,
+            m.step,
+            if m.finished { "ran" } else { "running" },
+            humantime::format_duration(std::time::Duration::from_secs(m.elapsed_now())),
+            if m.last_line.is_empty() {
+                String::new()
+            } else {
+                format!("; last output: {}", m.last_line)
+            }
+        );
     }
     match &r.last {
         Some(l) => {
@@ -424,6 +457,16 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             }
         }
         None => println!("last:       no upgrade yet"),
+    }
+    for b in &r.blocked {
+        println!(
+            "blocked:    '{}' (height {}): {}",
+            b.name, b.height, b.reason
+        );
+        if !b.holding_back.is_empty() {
+            println!("            holding back: {}", b.holding_back.join(", "));
+        }
+        println!("            fix: {}", b.fix);
     }
     if r.plans.is_empty() {
         println!("queue:      empty");
@@ -457,6 +500,8 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
             }
             (PlanStatus::Failed { reason }, _)
             | (PlanStatus::Aborted { reason }, _)
+            | (PlanStatus::Retry { reason }, _)
+            | (PlanStatus::Verifying { detail: reason, .. }, _)
             | (PlanStatus::RolledBack { reason }, _) => {
                 println!("      why: {}", first_line(reason));
             }
@@ -471,9 +516,9 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
 fn status(home: &Home, config: &Config, as_json: bool) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let mut m = manager(home, config, None)?;
-    let report = m.status()?;
     let pid = supervisor_pid(home);
     let (head, head_from) = head(&rt, home, config);
+    let report = m.status_at(head)?;
     if as_json {
         let mut v = serde_json::to_value(&report)?;
         v["supervisor_pid"] = json!(pid);
@@ -482,7 +527,11 @@ fn status(home: &Home, config: &Config, as_json: bool) -> anyhow::Result<ExitCod
     } else {
         print_status(&report, pid, head, head_from);
     }
-    Ok(ExitCode::SUCCESS)
+    if report.blocked.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 fn cancel(home: &Home, config: &Config, name: &str) -> anyhow::Result<ExitCode> {

@@ -208,6 +208,47 @@ fn stall_at_stops_block_production() {
 }
 
 #[test]
+fn resume_after_ends_the_stall_when_the_others_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start_http(
+        dir.path(),
+        &[
+            "--sim.block-period",
+            "20ms",
+            "--sim.stall-at",
+            "3",
+            "--sim.resume-after",
+            "600ms",
+        ],
+    );
+    node.wait_stderr("Chain stalled");
+    assert_eq!(node.block_number(), 3);
+    let moved = (0..200).any(|_| {
+        thread::sleep(Duration::from_millis(20));
+        node.block_number() > 3
+    });
+    assert!(moved, "blocks did not resume:\n{}", node.stderr());
+}
+
+#[test]
+fn crash_after_exits_2_after_that_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let (status, node) = run(
+        dir.path(),
+        &["--sim.block-period", "20ms", "--sim.crash-after", "400ms"],
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(start.elapsed() >= Duration::from_millis(400));
+    assert!(
+        node.stderr()
+            .contains("simulated crash (--sim.crash-after)"),
+        "{}",
+        node.stderr()
+    );
+}
+
+#[test]
 fn exit_at_start_prints_the_banner_and_exits_with_the_code() {
     let dir = tempfile::tempdir().unwrap();
     let (status, node) = run(dir.path(), &["--sim.exit-at-start", "7"]);
