@@ -326,6 +326,15 @@ pub(crate) fn check_config(c: &Config, home: &Home) -> Vec<Problem> {
             ));
         }
     }
+    if d.allow_download_binaries && d.public_keys.is_empty() && d.allowed_hosts.is_empty() {
+        out.push(
+            Problem::error(
+                "download.allow_download_binaries",
+                "is true but neither download.public_keys nor download.allowed_hosts is set: binaries could come from any host, signed by no one",
+            )
+            .with_help("add the release signer's minisign key to download.public_keys, or the release hosts to download.allowed_hosts"),
+        );
+    }
     if d.allow_download_binaries && !d.must_have_checksum && !d.require_signature {
         out.push(
             Problem::warning(

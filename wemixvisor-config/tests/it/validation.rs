@@ -209,7 +209,17 @@ fn download_rules() {
         &["error: wemixvisor.toml:3:17: download.allowed_hosts: \"https://github.com\" is not a host name (expected e.g. \"github.com\" or \"*.example.com\")"],
     );
     expect(
-        &v2("[download]\nallow_download_binaries = true\nmust_have_checksum = false\n"),
+        &v2("[download]\nallow_download_binaries = true\n"),
+        None,
+        &["error: wemixvisor.toml:3:27: download.allow_download_binaries: is true but neither download.public_keys nor download.allowed_hosts is set: binaries could come from any host, signed by no one\nhelp: add the release signer's minisign key to download.public_keys, or the release hosts to download.allowed_hosts"],
+    );
+    expect(
+        &v2("[download]\nallow_download_binaries = true\nallowed_hosts = [\"github.com\"]\n"),
+        None,
+        &[],
+    );
+    expect(
+        &v2("[download]\nallow_download_binaries = true\nmust_have_checksum = false\nallowed_hosts = [\"github.com\"]\n"),
         None,
         &["warning: wemixvisor.toml:4:22: download.must_have_checksum: is false and download.require_signature is false: downloaded binaries may run unverified\nhelp: set download.must_have_checksum = true"],
     );
