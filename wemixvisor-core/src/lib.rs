@@ -43,7 +43,7 @@ mod upgrade_info;
 pub mod test_utils;
 
 pub use error::{ChainError, CoreError, NodeError};
-pub use home::{resolve_home_root, Home, HOME_ENV_VARS};
+pub use home::{resolve_home_root, Home, HOME_ENV_VARS, MAX_SOCKET_PATH};
 pub use platform::Platform;
 pub use status::{
     ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport, SupervisorStatus,

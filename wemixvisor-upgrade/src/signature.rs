@@ -55,7 +55,7 @@ pub fn release_binding(upgrade: &str) -> String {
 pub fn names_upgrade(trusted_comment: &str, upgrade: &str) -> bool {
     let want = release_binding(upgrade);
     trusted_comment
-        .split(|c: char| c == '\t' || c == ' ')
+        .split(['\t', ' '])
         .any(|field| field == want)
 }
 
