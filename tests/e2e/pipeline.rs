@@ -190,6 +190,7 @@ fn a_plan_queued_while_down_is_applied_when_the_head_jumps_past_it() {
 #[test]
 fn downloads_are_verified_and_refusals_leave_nothing_and_the_old_node_running() {
     let h = home();
+    h.ok(&["config", "set", "download.allowed_hosts", "127.0.0.1"]);
     h.ok(&["config", "set", "download.allow_download_binaries", "true"]);
     let v2 = h.scratch("geth-v2-dl");
     h.devnode_script(&v2, "v2.0.0", BP);
@@ -255,7 +256,7 @@ fn downloads_are_verified_and_refusals_leave_nothing_and_the_old_node_running() 
         &good_sum,
     ]);
     assert!(stderr(&out).contains("allowed_hosts"), "{}", stderr(&out));
-    h.ok(&["config", "reset", "download.allowed_hosts"]);
+    h.ok(&["config", "set", "download.allowed_hosts", "127.0.0.1"]);
     // nothing left behind, nothing queued, the old node untouched
     let left: Vec<String> = std::fs::read_dir(h.root.join("wemixvisor/upgrades"))
         .unwrap()

@@ -116,6 +116,10 @@ pub struct DownloadSection {
     pub allowed_hosts: Vec<String>,
     /// Extra CA certificate (PEM) trusted for downloads, e.g. a private mirror's.
     pub ca_cert: Option<PathBuf>,
+    /// Largest download accepted, in bytes.
+    pub max_bytes: u64,
+    /// Time one download may take overall, retries included.
+    pub timeout: Duration,
 }
 
 /// `[backup]`: snapshots of the chain data.
@@ -273,6 +277,8 @@ impl Default for DownloadSection {
             public_keys: Vec::new(),
             allowed_hosts: Vec::new(),
             ca_cert: None,
+            max_bytes: 1 << 30,
+            timeout: Duration::from_secs(30 * 60),
         }
     }
 }

@@ -192,6 +192,10 @@ pub static KEYS: &[KeySpec] = &[
         doc: "Hosts binaries may be downloaded from (\"github.com\", \"*.example.com\");\nempty = any host."),
     key!(download.ca_cert, Kind::OptStr, env: ["WEMIXVISOR_DOWNLOAD_CA_CERT"], reload: false,
         doc: "Extra CA certificate (PEM file, absolute or relative to the home) trusted for\ndownloads, e.g. a private mirror's; \"\" = the system roots only."),
+    key!(download.max_bytes, Kind::U64, env: [], reload: false,
+        doc: "Largest download accepted, in bytes; checked against Content-Length and while\nthe body streams."),
+    key!(download.timeout, Kind::Duration, env: [], reload: false,
+        doc: "Time one download may take overall, retries included; a server that sends\ntoo slowly is given up on."),
     // [backup]
     key!(backup.enabled, Kind::Bool, env: [], reload: false,
         doc: "Take a snapshot of chain-data before each upgrade."),

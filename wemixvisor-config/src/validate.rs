@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path};
+use std::time::Duration;
 
 use wemixvisor_core::Home;
 
@@ -238,6 +239,13 @@ pub(crate) fn check_config(c: &Config, home: &Home) -> Vec<Problem> {
         }
     }
 
+    out.extend(check_bounds(c));
+    if let Err(e) = home.check_socket_path() {
+        let text = e.to_string();
+        let (msg, help) = text.split_once("\nhelp: ").unwrap_or((&text, ""));
+        out.push(Problem::error("home", msg.to_string()).with_help(help.to_string()));
+    }
+
     let r = &c.restart;
     if r.backoff_max < r.backoff_initial {
         out.push(Problem::error(
@@ -325,6 +333,15 @@ pub(crate) fn check_config(c: &Config, home: &Home) -> Vec<Problem> {
                 format!("\"{host}\" is not a host name (expected e.g. \"github.com\" or \"*.example.com\")"),
             ));
         }
+    }
+    if d.allow_download_binaries && d.public_keys.is_empty() && d.allowed_hosts.is_empty() {
+        out.push(
+            Problem::error(
+                "download.allow_download_binaries",
+                "is true but neither download.public_keys nor download.allowed_hosts is set: binaries could come from any host, signed by no one",
+            )
+            .with_help("add the release signer's minisign key to download.public_keys, or the release hosts to download.allowed_hosts"),
+        );
     }
     if d.allow_download_binaries && !d.must_have_checksum && !d.require_signature {
         out.push(
@@ -485,6 +502,76 @@ pub(crate) fn check_config(c: &Config, home: &Home) -> Vec<Problem> {
 }
 
 /// The fix for a zero duration: the default, or "" where the key is optional.
+/// Longest duration any key accepts unless [`max_of`] says otherwise.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The largest value a numeric or duration key accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Max {
+    /// A whole number.
+    Int(i64),
+    /// A decimal number.
+    Float(f64),
+    /// A duration.
+    Duration(Duration),
+}
+
+/// The bound of `key`, by key and then by kind (every duration at most 30
+/// days, every count at most a million), so that the arithmetic built on
+/// them (`block_period * stall_blocks`, backoffs, deadlines) stays small.
+pub fn max_of(key: &str, kind: Kind) -> Option<Max> {
+    let days = |n: u64| Max::Duration(Duration::from_secs(n * 24 * 3600));
+    Some(match key {
+        "backup.max_age" => days(3650),
+        "restart.backoff_multiplier" => Max::Float(100.0),
+        "upgrade.preupgrade_max_retries" => Max::Int(100),
+        "health.min_free_disk_mb" => Max::Int(1 << 30),
+        "log.node_log_max_mb" => Max::Int(1 << 20),
+        "download.max_bytes" => Max::Int(1 << 40),
+        _ => match kind {
+            Kind::Duration | Kind::OptDuration => Max::Duration(MAX_DURATION),
+            Kind::U32 | Kind::U64 => Max::Int(1_000_000),
+            Kind::F64 => Max::Float(1e6),
+            _ => return None,
+        },
+    })
+}
+
+/// Every numeric and duration key within its [`max_of`] bound.
+fn check_bounds(c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for spec in KEYS {
+        let Some(max) = max_of(spec.key, spec.kind) else {
+            continue;
+        };
+        let over = match (spec.get(c), max) {
+            (Value::Int(n), Max::Int(m)) if n > m => Some((n.to_string(), m.to_string())),
+            (Value::Float(f), Max::Float(m)) if f.is_nan() || f > m => {
+                Some((f.to_string(), m.to_string()))
+            }
+            (Value::Duration(d), Max::Duration(m)) if d > m => {
+                Some((format_duration(d), format_duration(m)))
+            }
+            _ => None,
+        };
+        if let Some((got, max)) = over {
+            out.push(Problem::error(
+                spec.key,
+                format!("must be at most {max}, got {got}"),
+            ));
+        }
+    }
+    for (key, n) in [
+        ("log.node_log_max_mb", c.log.node_log_max_mb),
+        ("download.max_bytes", c.download.max_bytes),
+    ] {
+        if n == 0 {
+            out.push(Problem::error(key, "must be at least 1, got 0"));
+        }
+    }
+    out
+}
+
 fn positive_hint(spec: &crate::schema::KeySpec) -> String {
     match spec.default_value() {
         Value::Duration(d) if !d.is_zero() => {

@@ -25,6 +25,16 @@ pub enum CoreError {
     /// A backup or restore through [`crate::DataBackup`] failed.
     #[error("backup failed: {0}")]
     Backup(String),
+    /// The API socket path is longer than a Unix socket address allows.
+    #[error("socket path '{}' is {len} bytes, more than the {max} a Unix socket address allows (sun_path)\nhelp: use a shorter home path (--home or WEMIX_HOME), e.g. a symlink such as /srv/wemix pointing at the volume", path.display())]
+    SocketPathTooLong {
+        /// `state/wemixvisor.sock` of the home.
+        path: PathBuf,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// No home directory could be determined.
     #[error("no home directory: set --home or WEMIX_HOME")]
     NoHome,

@@ -2,6 +2,10 @@ use std::path::{Path, PathBuf};
 
 use crate::CoreError;
 
+/// Longest socket path a Unix socket address holds (`sun_path` is 108
+/// bytes on Linux, one of them the final NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
 /// Environment variables that name the home, in precedence order.
 pub const HOME_ENV_VARS: [&str; 2] = ["WEMIX_HOME", "DAEMON_HOME"];
 
@@ -185,6 +189,20 @@ impl Home {
     pub fn socket_file(&self) -> PathBuf {
         self.state_dir().join("wemixvisor.sock")
     }
+    /// Refuses a home whose [`Home::socket_file`] does not fit in a Unix
+    /// socket address (`sun_path` holds 108 bytes with the final NUL).
+    pub fn check_socket_path(&self) -> Result<(), CoreError> {
+        let path = self.socket_file();
+        let len = path.as_os_str().len();
+        if len > MAX_SOCKET_PATH {
+            return Err(CoreError::SocketPathTooLong {
+                path,
+                len,
+                max: MAX_SOCKET_PATH,
+            });
+        }
+        Ok(())
+    }
     /// `state/wemixvisor.log`: the background daemon's own output.
     pub fn supervisor_log_file(&self) -> PathBuf {
         self.state_dir().join("wemixvisor.log")
@@ -284,5 +302,16 @@ mod tests {
     #[test]
     fn relative_root_is_made_absolute() {
         assert!(Home::new("rel").root().is_absolute());
+    }
+
+    #[test]
+    fn a_socket_path_over_sun_path_is_refused_with_the_path_and_limit() {
+        let ok = Home::new(PathBuf::from(format!("/{}", "a".repeat(107 - 23))));
+        assert_eq!(ok.socket_file().as_os_str().len(), 107);
+        ok.check_socket_path().unwrap();
+        let long = Home::new(PathBuf::from(format!("/{}", "a".repeat(107 - 22))));
+        let e = long.check_socket_path().unwrap_err().to_string();
+        assert!(e.contains("is 108 bytes, more than the 107"), "{e}");
+        assert!(e.contains("/state/wemixvisor.sock"), "{e}");
     }
 }

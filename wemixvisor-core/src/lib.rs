@@ -13,7 +13,9 @@
 //!   trigger), [`UpgradePlan`], [`NodeState`], [`Platform`];
 //! - the file primitives that must never leave half-written state:
 //!   [`atomic::write_atomic`], [`atomic::replace_symlink`], and
-//!   [`lock::PidLock`].
+//!   [`lock::PidLock`];
+//! - [`truncate_for_display`]: bounds strings that come from outside before
+//!   they reach an error, the queue, the audit log or the log.
 //!
 //! # Theory of operation
 //! Nothing here spawns processes or talks to the network. Crates above
@@ -32,6 +34,7 @@ mod home;
 pub mod lock;
 mod platform;
 mod status;
+pub mod text;
 mod traits;
 mod types;
 mod upgrade_info;
@@ -40,12 +43,13 @@ mod upgrade_info;
 pub mod test_utils;
 
 pub use error::{ChainError, CoreError, NodeError};
-pub use home::{resolve_home_root, Home, HOME_ENV_VARS};
+pub use home::{resolve_home_root, Home, HOME_ENV_VARS, MAX_SOCKET_PATH};
 pub use platform::Platform;
 pub use status::{
     ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport, SupervisorStatus,
     UpgradeStatus, STATUS_SCHEMA,
 };
+pub use text::{truncate_bytes_for_display, truncate_for_display, DISPLAY_MAX};
 pub use traits::{
     AlwaysAllow, ChainClient, DataBackup, FileSystem, HaltGuard, HaltReason, HaltVerdict,
     NodeProcess, OsFs, QuorumView, SnapshotRef, SyncStatus,

@@ -301,3 +301,48 @@ mod tests {
         assert_eq!(bad, ["peers", "disk"]);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use wemixvisor_core::test_utils::FakeChain;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any settings (even past what `config validate` accepts) run for
+        /// many ticks, with a head that stalls, jumps and wraps, without a
+        /// panic.
+        #[test]
+        fn health_checks_never_panic(
+            period_secs in 0u64..(u64::MAX / 4),
+            stall_blocks in any::<u32>(),
+            failures in any::<u32>(),
+            min_peers in any::<u32>(),
+            steps in proptest::collection::vec((0u64..u64::MAX, any::<bool>(), 0u64..(1 << 40)), 1..40),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let s = HealthSettings {
+                block_period: Duration::from_secs(period_secs),
+                stall_blocks,
+                min_peers,
+                min_free_disk_mb: 0,
+                failures_before_restart: failures,
+                restart_on_stall: true,
+                datadir: d.path().to_path_buf(),
+            };
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let chain = FakeChain::at(0);
+            let mut m = HealthMonitor::new(s);
+            let mut now = Instant::now();
+            rt.block_on(async {
+                for (head, down, advance_ms) in steps {
+                    chain.set_head(head);
+                    chain.set_down(down);
+                    now = now.checked_add(Duration::from_millis(advance_ms)).unwrap_or(now);
+                    let _ = m.check(&chain, now).await;
+                }
+            });
+        }
+    }
+}

@@ -7,6 +7,9 @@
 //! When the file passes `max_bytes` it is renamed into `archived/` and a new
 //! one is started; the archived file is gzip-compressed by a background
 //! thread and only the newest `keep` archives are kept.
+//!
+//! A line is at most [`MAX_LINE`] bytes: output without a newline is cut
+//! there, so a node that never ends its line cannot grow the supervisor.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -17,6 +20,92 @@ use std::time::SystemTime;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
+
+/// Longest line kept whole; longer output is cut into lines of this size.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Splits the node's output into whole lines, holding at most
+/// [`MAX_LINE`] bytes of an unfinished one.
+#[derive(Debug, Default)]
+pub(crate) struct LineSplitter {
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feeds `chunk`; `emit` gets runs of whole lines, each ending in `\n`
+    /// and at most [`MAX_LINE`] + 1 bytes long.
+    pub(crate) fn feed(
+        &mut self,
+        chunk: &[u8],
+        emit: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut rest = chunk;
+        if !self.partial.is_empty() {
+            let Some(i) = rest.iter().position(|&b| b == b'\n') else {
+                return self.hold(rest, emit);
+            };
+            self.hold(&rest[..i], emit)?;
+            self.flush(emit)?;
+            rest = &rest[i + 1..];
+        }
+        let cut = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let (whole, tail) = rest.split_at(cut);
+        // Whole lines go out in runs; an over-long one is cut.
+        let mut run_start = 0;
+        let mut at = 0;
+        for line in whole.split_inclusive(|&b| b == b'\n') {
+            if line.len() > MAX_LINE + 1 {
+                if run_start < at {
+                    emit(&whole[run_start..at])?;
+                }
+                self.hold(&line[..line.len() - 1], emit)?;
+                self.flush(emit)?;
+                run_start = at + line.len();
+            }
+            at += line.len();
+        }
+        if run_start < whole.len() {
+            emit(&whole[run_start..])?;
+        }
+        self.hold(tail, emit)
+    }
+
+    /// Emits what is held as a line of its own (at the end of the output).
+    pub(crate) fn flush(
+        &mut self,
+        emit: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.partial.is_empty() {
+            return Ok(());
+        }
+        self.partial.push(b'\n');
+        let r = emit(&self.partial);
+        self.partial.clear();
+        r
+    }
+
+    /// Holds `data` (no newline in it), cutting a line at [`MAX_LINE`].
+    fn hold(
+        &mut self,
+        mut data: &[u8],
+        emit: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        while self.partial.len() + data.len() > MAX_LINE {
+            let room = MAX_LINE - self.partial.len();
+            self.partial.extend_from_slice(&data[..room]);
+            data = &data[room..];
+            self.flush(emit)?;
+        }
+        self.partial.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// Bytes the splitter has allocated for an unfinished line.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.partial.capacity()
+    }
+}
 
 /// Where and how the node's output is kept.
 #[derive(Debug, Clone)]
@@ -186,7 +275,7 @@ pub(crate) fn spawn_capture(
         .spawn(move || {
             let mut pipe = File::from(read_end);
             let mut buf = vec![0u8; 256 * 1024];
-            let mut partial: Vec<u8> = Vec::new();
+            let mut lines = LineSplitter::default();
             let stdout = io::stdout();
             loop {
                 let n = match pipe.read(&mut buf) {
@@ -202,37 +291,17 @@ pub(crate) fn spawn_capture(
                 if tee {
                     let _ = stdout.lock().write_all(chunk);
                 }
-                // Whole lines only; a line cut by the read waits for its end.
-                let cut = chunk.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
                 let stamp = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-                let res = match cut {
-                    None => {
-                        partial.extend_from_slice(chunk);
-                        Ok(())
-                    }
-                    Some(cut) => {
-                        let r = if partial.is_empty() {
-                            writer.write_lines(&stamp, &chunk[..cut])
-                        } else {
-                            partial.extend_from_slice(&chunk[..cut]);
-                            let whole = std::mem::take(&mut partial);
-                            writer.write_lines(&stamp, &whole)
-                        };
-                        partial.extend_from_slice(&chunk[cut..]);
-                        r
-                    }
-                };
-                let res = res.and_then(|_| writer.out.flush());
+                let res = lines
+                    .feed(chunk, &mut |run| writer.write_lines(&stamp, run))
+                    .and_then(|_| writer.out.flush());
                 if let Err(e) = res {
                     // Keep draining the pipe so the node never blocks on a full disk.
                     tracing::error!(error = %e, "writing the node log failed");
                 }
             }
-            if !partial.is_empty() {
-                partial.push(b'\n');
-                let stamp = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-                let _ = writer.write_lines(&stamp, &partial);
-            }
+            let stamp = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+            let _ = lines.flush(&mut |run| writer.write_lines(&stamp, run));
             writer.finish();
         })
 }
@@ -300,6 +369,93 @@ mod tests {
                 .lines()
                 .all(|l| l.len() > 24 && l.as_bytes()[4] == b'-'),
             "lines lack timestamps"
+        );
+    }
+
+    #[test]
+    fn a_line_without_newline_is_cut_at_max_line_and_memory_stays_bounded() {
+        let mut sp = LineSplitter::default();
+        let mut lens = Vec::new();
+        let chunk = vec![b'a'; 64 * 1024];
+        for _ in 0..(5 * MAX_LINE) / chunk.len() {
+            sp.feed(&chunk, &mut |run| {
+                lens.extend(run.split_inclusive(|&b| b == b'\n').map(|l| l.len()));
+                Ok(())
+            })
+            .unwrap();
+            assert!(sp.capacity() <= 2 * MAX_LINE, "held {}", sp.capacity());
+        }
+        sp.feed(b"tail\nnext", &mut |run| {
+            lens.extend(run.split_inclusive(|&b| b == b'\n').map(|l| l.len()));
+            Ok(())
+        })
+        .unwrap();
+        sp.flush(&mut |run| {
+            lens.extend(run.split_inclusive(|&b| b == b'\n').map(|l| l.len()));
+            Ok(())
+        })
+        .unwrap();
+        // 5 MiB of 'a' then "tail\n": five cut lines of 1 MiB, "tail",
+        // then "next" flushed at the end.
+        assert_eq!(
+            lens,
+            vec![
+                MAX_LINE + 1,
+                MAX_LINE + 1,
+                MAX_LINE + 1,
+                MAX_LINE + 1,
+                MAX_LINE + 1,
+                5,
+                5
+            ]
+        );
+        // One whole over-long line in a single chunk is cut as well.
+        let mut sp = LineSplitter::default();
+        let mut big = vec![b'b'; 2 * MAX_LINE + 10];
+        big.push(b'\n');
+        big.extend_from_slice(b"x\n");
+        let mut lens = Vec::new();
+        sp.feed(&big, &mut |run| {
+            lens.extend(run.split_inclusive(|&b| b == b'\n').map(|l| l.len()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lens, vec![MAX_LINE + 1, MAX_LINE + 1, 11, 2]);
+    }
+
+    #[test]
+    fn five_mib_without_newline_through_the_capture_is_split_at_max_line() {
+        let d = tempfile::tempdir().unwrap();
+        let live = d.path().join("logs/geth.log");
+        let archive = d.path().join("logs/archived");
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let mut cfg = LogCapture::new(live.clone(), archive);
+        cfg.max_bytes = 1 << 30;
+        let h = spawn_capture(r, cfg).unwrap();
+        let mut w = File::from(w);
+        let chunk = vec![b'z'; 100_000];
+        let mut sent = 0;
+        while sent < 5 * MAX_LINE {
+            let n = chunk.len().min(5 * MAX_LINE - sent);
+            w.write_all(&chunk[..n]).unwrap();
+            sent += n;
+        }
+        w.write_all(b"\nafter\n").unwrap();
+        drop(w);
+        h.join().unwrap();
+        let text = fs::read(&live).unwrap();
+        let lines: Vec<&[u8]> = text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        // "<stamp> " + payload per line.
+        let payload: Vec<usize> = lines
+            .iter()
+            .map(|l| l.len() - l.iter().position(|&b| b == b' ').unwrap() - 1)
+            .collect();
+        assert_eq!(
+            payload,
+            vec![MAX_LINE, MAX_LINE, MAX_LINE, MAX_LINE, MAX_LINE, 5]
         );
     }
 }

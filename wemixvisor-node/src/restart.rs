@@ -239,3 +239,47 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any policy runs for many crashes without a panic, and every
+        /// backoff stays within [min_delay, max(max, min_delay)].
+        #[test]
+        fn restart_decisions_never_panic(
+            initial in 0u64..u64::MAX,
+            max in 0u64..u64::MAX,
+            multiplier in prop_oneof![Just(f64::NAN), Just(f64::INFINITY), 0.0f64..1e6],
+            max_restarts in any::<u32>(),
+            window in 0u64..u64::MAX,
+            stable in 0u64..u64::MAX,
+            min_delay in 0u64..(1 << 40),
+            first_immediate in any::<bool>(),
+            crashes in proptest::collection::vec((0u64..(1 << 40), 0u64..(1 << 40)), 1..60),
+        ) {
+            let p = RestartPolicy {
+                enabled: true,
+                first_immediate,
+                initial: Duration::from_millis(initial),
+                max: Duration::from_millis(max),
+                multiplier,
+                max_restarts,
+                window: Duration::from_millis(window),
+                stable_after: Duration::from_millis(stable),
+                min_delay: Duration::from_millis(min_delay),
+            };
+            let mut t = RestartTracker::new(p.clone());
+            let mut now = Instant::now();
+            for (gap, uptime) in crashes {
+                now = now.checked_add(Duration::from_millis(gap)).unwrap_or(now);
+                if let RestartDecision::RestartAfter(d) = t.on_crash(now, Duration::from_millis(uptime)) {
+                    prop_assert!(d >= p.min_delay);
+                    prop_assert!(d <= p.max.max(p.min_delay));
+                }
+            }
+        }
+    }
+}

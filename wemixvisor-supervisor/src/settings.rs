@@ -116,6 +116,8 @@ pub fn upgrade_settings(
             public_keys: config.download.public_keys.clone(),
             allowed_hosts: config.download.allowed_hosts.clone(),
             ca_cert: config.download.ca_cert.clone(),
+            max_bytes: config.download.max_bytes,
+            timeout: config.download.timeout,
             ..DownloadSettings::default()
         },
         ..UpgradeSettings::default()

@@ -5,12 +5,21 @@
 //! paths or `..`, device files and FIFOs are refused, symlinks and hard
 //! links must point inside, and no entry may be written through a symlink
 //! an earlier entry created. Files are created with `O_EXCL`, so an
-//! existing link is never followed.
+//! existing link is never followed. Symlink targets are resolved
+//! physically, through the links already extracted, and every link is
+//! checked again once the whole archive is out.
+//!
+//! Everything an archive declares is bounded before it is read: entry names
+//! and link targets (GNU long names, PAX records, zip names and zip link
+//! bodies) to [`MAX_NAME`] bytes, the total size, the entry count. Names
+//! quoted in errors are cut with [`truncate_for_display`].
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+
+use wemixvisor_core::{truncate_bytes_for_display, truncate_for_display, DISPLAY_MAX};
 
 use crate::UpgradeError;
 
@@ -18,6 +27,23 @@ use crate::UpgradeError;
 const MAX_TOTAL_BYTES: u64 = 8 << 30;
 /// Entries an archive may hold.
 const MAX_ENTRIES: usize = 200_000;
+/// Bytes an entry name or a link target may have (GNU long names, PAX
+/// `path`/`linkpath`, zip names and zip symlink bodies).
+pub const MAX_NAME: u64 = 4096;
+/// Bytes a PAX extension header may have.
+const MAX_PAX: u64 = 64 * 1024;
+/// Links followed while resolving one symlink target.
+const MAX_LINK_HOPS: u32 = 40;
+
+/// `raw` bounded for an error message, quoted.
+fn shown(raw: &str) -> String {
+    format!("{:?}", truncate_for_display(raw, DISPLAY_MAX))
+}
+
+/// A path bounded for an error message, unquoted.
+fn shown_path(p: &Path) -> String {
+    truncate_for_display(&p.to_string_lossy(), DISPLAY_MAX)
+}
 
 /// What a downloaded file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +98,18 @@ fn refuse(source: &str, reason: String) -> UpgradeError {
 /// A relative path with no `..`, no root and no empty result; `Ok(None)`
 /// for the archive root itself (`./`).
 fn safe_relative(raw: &str) -> Result<Option<PathBuf>, String> {
+    if raw.len() as u64 > MAX_NAME {
+        return Err(format!(
+            "entry {} has a path of {} bytes, more than the {MAX_NAME} allowed",
+            shown(raw),
+            raw.len()
+        ));
+    }
     if raw.contains('\0') {
-        return Err(format!("entry {raw:?} has a NUL byte in its path"));
+        return Err(format!("entry {} has a NUL byte in its path", shown(raw)));
     }
     if raw.contains('\\') {
-        return Err(format!("entry {raw:?} has a backslash in its path"));
+        return Err(format!("entry {} has a backslash in its path", shown(raw)));
     }
     let p = Path::new(raw);
     let mut out = PathBuf::new();
@@ -85,37 +118,57 @@ fn safe_relative(raw: &str) -> Result<Option<PathBuf>, String> {
             Component::Normal(x) => out.push(x),
             Component::CurDir => {}
             Component::ParentDir => {
-                return Err(format!("entry {raw:?} has '..' in its path"));
+                return Err(format!("entry {} has '..' in its path", shown(raw)));
             }
             Component::RootDir | Component::Prefix(_) => {
-                return Err(format!("entry {raw:?} has an absolute path"));
+                return Err(format!("entry {} has an absolute path", shown(raw)));
             }
         }
     }
     Ok((!out.as_os_str().is_empty()).then_some(out))
 }
 
-/// Lexically resolves a link `target` found at `entry` (both relative to
-/// the root); `None` when it leaves the root or is absolute.
-fn resolve_inside(entry: &Path, target: &Path) -> Option<PathBuf> {
-    if target.is_absolute() {
-        return None;
-    }
-    let mut out: Vec<std::ffi::OsString> = entry
+/// Resolves a link `target` found at `entry` (both relative to `root`)
+/// physically: each component is looked up on disk, and a link already
+/// extracted there is followed (at most [`MAX_LINK_HOPS`] of them).
+/// `None` when the result leaves the root, is absolute, or loops.
+fn resolve_physical(root: &Path, entry: &Path, target: &Path) -> Option<PathBuf> {
+    let start: Vec<std::ffi::OsString> = entry
         .parent()
         .map(|p| p.iter().map(|c| c.to_os_string()).collect())
         .unwrap_or_default();
+    let mut hops = 0;
+    walk_link(root, start, target, &mut hops).map(|v| v.iter().collect())
+}
+
+fn walk_link(
+    root: &Path,
+    mut cur: Vec<std::ffi::OsString>,
+    target: &Path,
+    hops: &mut u32,
+) -> Option<Vec<std::ffi::OsString>> {
     for c in target.components() {
         match c {
-            Component::Normal(x) => out.push(x.to_os_string()),
+            Component::Normal(x) => {
+                cur.push(x.to_os_string());
+                let on_disk: PathBuf = root.join(cur.iter().collect::<PathBuf>());
+                if let Ok(next) = std::fs::read_link(&on_disk) {
+                    *hops += 1;
+                    if *hops > MAX_LINK_HOPS {
+                        return None;
+                    }
+                    cur.pop();
+                    cur = walk_link(root, cur, &next, hops)?;
+                }
+            }
             Component::CurDir => {}
             Component::ParentDir => {
-                out.pop()?;
+                cur.pop()?;
             }
             Component::RootDir | Component::Prefix(_) => return None,
         }
     }
-    Some(out.iter().collect())
+    Some(cur)
 }
 
 /// Writes entries under `root`, checking each one.
@@ -124,6 +177,8 @@ struct Writer<'a> {
     source: &'a str,
     total: u64,
     entries: usize,
+    /// Links created so far, with their targets, checked again at the end.
+    links: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Writer<'_> {
@@ -151,8 +206,8 @@ impl Writer<'_> {
                             self.source,
                             format!(
                                 "entry '{}' would be written through the link '{}'",
-                                rel.display(),
-                                cur.strip_prefix(self.root).unwrap_or(&cur).display()
+                                shown_path(rel),
+                                shown_path(cur.strip_prefix(self.root).unwrap_or(&cur))
                             ),
                         ))
                     }
@@ -162,8 +217,8 @@ impl Writer<'_> {
                             self.source,
                             format!(
                                 "entry '{}' needs '{}' to be a directory, but it is a file",
-                                rel.display(),
-                                cur.strip_prefix(self.root).unwrap_or(&cur).display()
+                                shown_path(rel),
+                                shown_path(cur.strip_prefix(self.root).unwrap_or(&cur))
                             ),
                         ))
                     }
@@ -183,7 +238,7 @@ impl Writer<'_> {
                 self.source,
                 format!(
                     "entry '{}' replaces a directory",
-                    path.strip_prefix(self.root).unwrap_or(path).display()
+                    shown_path(path.strip_prefix(self.root).unwrap_or(path))
                 ),
             )),
             Ok(_) => std::fs::remove_file(path).map_err(|e| UpgradeError::io("remove", path, e)),
@@ -200,7 +255,7 @@ impl Writer<'_> {
                 self.source,
                 format!(
                     "directory entry '{}' replaces a file or link",
-                    rel.display()
+                    shown_path(rel)
                 ),
             )),
             Err(_) => std::fs::DirBuilder::new()
@@ -225,7 +280,7 @@ impl Writer<'_> {
         let n = std::io::copy(&mut data.take(budget + 1), &mut f).map_err(|e| {
             refuse(
                 self.source,
-                format!("cannot read entry '{}': {e}", rel.display()),
+                format!("cannot read entry '{}': {e}", shown_path(rel)),
             )
         })?;
         self.total += n;
@@ -244,29 +299,57 @@ impl Writer<'_> {
 
     fn symlink(&mut self, rel: &Path, target: &Path) -> Result<(), UpgradeError> {
         self.count()?;
-        if resolve_inside(rel, target).is_none() {
+        if target.as_os_str().len() as u64 > MAX_NAME {
             return Err(refuse(
                 self.source,
                 format!(
-                    "link '{}' -> '{}' points outside the archive",
-                    rel.display(),
-                    target.display()
+                    "link '{}' has a target of {} bytes, more than the {MAX_NAME} allowed",
+                    shown_path(rel),
+                    target.as_os_str().len()
                 ),
             ));
         }
+        self.check_link(rel, target)?;
         let path = self.parents(rel)?;
         self.clear(&path)?;
         std::os::unix::fs::symlink(target, &path)
-            .map_err(|e| UpgradeError::io("create link", &path, e))
+            .map_err(|e| UpgradeError::io("create link", &path, e))?;
+        self.links.push((rel.to_path_buf(), target.to_path_buf()));
+        Ok(())
+    }
+
+    /// Refuses `rel -> target` when it resolves, through the links on
+    /// disk, outside the root.
+    fn check_link(&self, rel: &Path, target: &Path) -> Result<(), UpgradeError> {
+        if resolve_physical(self.root, rel, target).is_none() {
+            return Err(refuse(
+                self.source,
+                format!(
+                    "link '{}' -> '{}' points outside the archive (or loops)",
+                    shown_path(rel),
+                    shown_path(target)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks every link again against the finished tree: a link created
+    /// later may have changed where an earlier one leads.
+    fn recheck_links(&self) -> Result<(), UpgradeError> {
+        for (rel, target) in &self.links {
+            self.check_link(rel, target)?;
+        }
+        Ok(())
     }
 
     fn hardlink(&mut self, rel: &Path, target_raw: &str) -> Result<(), UpgradeError> {
         let target = safe_relative(target_raw)
-            .map_err(|r| refuse(self.source, format!("hard link '{}': {r}", rel.display())))?
+            .map_err(|r| refuse(self.source, format!("hard link '{}': {r}", shown_path(rel))))?
             .ok_or_else(|| {
                 refuse(
                     self.source,
-                    format!("hard link '{}' has an empty target", rel.display()),
+                    format!("hard link '{}' has an empty target", shown_path(rel)),
                 )
             })?;
         let from = self.parents(&target)?;
@@ -277,8 +360,8 @@ impl Writer<'_> {
                     self.source,
                     format!(
                         "hard link '{}' -> '{}' does not name a file extracted before it",
-                        rel.display(),
-                        target.display()
+                        shown_path(rel),
+                        shown_path(&target)
                     ),
                 ))
             }
@@ -305,17 +388,76 @@ pub fn extract(
         source,
         total: 0,
         entries: 0,
+        links: Vec::new(),
     };
     match kind {
-        ArchiveKind::TarGz => extract_tar(flate2::read::MultiGzDecoder::new(file), &mut w),
+        ArchiveKind::TarGz => extract_tar(flate2::read::MultiGzDecoder::new(file), &mut w)?,
         ArchiveKind::TarZst => {
             let dec = zstd::stream::read::Decoder::new(file)
                 .map_err(|e| refuse(source, format!("not a zstd stream: {e}")))?;
-            extract_tar(dec, &mut w)
+            extract_tar(dec, &mut w)?
         }
-        ArchiveKind::Tar => extract_tar(file, &mut w),
-        ArchiveKind::Zip => extract_zip(file, &mut w),
-        ArchiveKind::Bare => Err(refuse(source, "it is not an archive".into())),
+        ArchiveKind::Tar => extract_tar(file, &mut w)?,
+        ArchiveKind::Zip => extract_zip(file, &mut w)?,
+        ArchiveKind::Bare => return Err(refuse(source, "it is not an archive".into())),
+    }
+    w.recheck_links()
+}
+
+/// Reads an extension entry (GNU long name/link, PAX header) whose
+/// declared size is checked against `max` before a byte is read.
+fn read_extension<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    max: u64,
+    what: &str,
+    source: &str,
+) -> Result<Vec<u8>, UpgradeError> {
+    let size = entry.size();
+    if size > max {
+        return Err(refuse(
+            source,
+            format!("its {what} declares {size} bytes, more than the {max} allowed"),
+        ));
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    entry
+        .take(max)
+        .read_to_end(&mut buf)
+        .map_err(|e| refuse(source, format!("corrupt {what}: {e}")))?;
+    // GNU long names carry a trailing NUL.
+    while buf.last() == Some(&0) {
+        buf.pop();
+    }
+    Ok(buf)
+}
+
+/// Names carried by extension entries for the next real entry.
+#[derive(Default)]
+struct Pending {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
+}
+
+impl Pending {
+    fn pax(&mut self, data: &[u8], source: &str) -> Result<(), UpgradeError> {
+        for ext in tar::PaxExtensions::new(data) {
+            let ext = ext.map_err(|e| refuse(source, format!("corrupt PAX header: {e}")))?;
+            match ext.key() {
+                Ok("path") => self.path = Some(ext.value_bytes().to_vec()),
+                Ok("linkpath") => self.link = Some(ext.value_bytes().to_vec()),
+                Ok("size") => {
+                    return Err(refuse(
+                        source,
+                        "it uses a PAX 'size' record, which is not supported".into(),
+                    ))
+                }
+                Ok(k) if k.starts_with("GNU.sparse") => {
+                    return Err(refuse(source, "it holds a sparse file".into()))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -323,25 +465,73 @@ fn extract_tar(reader: impl Read, w: &mut Writer<'_>) -> Result<(), UpgradeError
     use tar::EntryType;
     let source = w.source.to_string();
     let mut ar = tar::Archive::new(reader);
+    // Raw entries: the tar crate would otherwise read GNU long names and PAX
+    // headers of any declared size into memory before we see them.
     let entries = ar
         .entries()
-        .map_err(|e| refuse(&source, format!("cannot read it as tar: {e}")))?;
+        .map_err(|e| refuse(&source, format!("cannot read it as tar: {e}")))?
+        .raw(true);
     let mut seen_any = false;
+    let mut pending = Pending::default();
     for entry in entries {
-        let mut entry = entry.map_err(|e| refuse(&source, format!("corrupt tar entry: {e}")))?;
+        let mut entry = entry.map_err(|e| {
+            refuse(
+                &source,
+                format!(
+                    "corrupt tar entry: {}",
+                    truncate_for_display(&e.to_string(), DISPLAY_MAX)
+                ),
+            )
+        })?;
         seen_any = true;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         match kind {
-            EntryType::XGlobalHeader | EntryType::XHeader => continue,
-            EntryType::GNULongName | EntryType::GNULongLink => continue,
+            EntryType::XGlobalHeader => continue,
+            EntryType::XHeader => {
+                let data = read_extension(&mut entry, MAX_PAX, "PAX header", &source)?;
+                pending.pax(&data, &source)?;
+                continue;
+            }
+            EntryType::GNULongName => {
+                pending.path = Some(read_extension(
+                    &mut entry,
+                    MAX_NAME + 1,
+                    "GNU long name",
+                    &source,
+                )?);
+                continue;
+            }
+            EntryType::GNULongLink => {
+                pending.link = Some(read_extension(
+                    &mut entry,
+                    MAX_NAME + 1,
+                    "GNU long link name",
+                    &source,
+                )?);
+                continue;
+            }
             _ => {}
         }
+        let names = std::mem::take(&mut pending);
+        let raw = match names.path {
+            Some(p) => String::from_utf8_lossy(&p).into_owned(),
+            None => String::from_utf8_lossy(&entry.header().path_bytes()).into_owned(),
+        };
+        let link = match names.link {
+            Some(l) => Some(String::from_utf8_lossy(&l).into_owned()),
+            None => entry
+                .header()
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+        };
         let Some(rel) = safe_relative(&raw).map_err(|r| refuse(&source, r))? else {
             if kind.is_dir() {
                 continue;
             }
-            return Err(refuse(&source, format!("entry {raw:?} has an empty path")));
+            return Err(refuse(
+                &source,
+                format!("entry {} has an empty path", shown(&raw)),
+            ));
         };
         match kind {
             EntryType::Directory => w.dir(&rel)?,
@@ -350,37 +540,33 @@ fn extract_tar(reader: impl Read, w: &mut Writer<'_>) -> Result<(), UpgradeError
                 w.file(&rel, mode, &mut entry)?
             }
             EntryType::Symlink => {
-                let target = entry
-                    .link_name()
-                    .map_err(|e| refuse(&source, format!("link '{}': {e}", rel.display())))?
-                    .ok_or_else(|| {
-                        refuse(&source, format!("link '{}' has no target", rel.display()))
-                    })?
-                    .into_owned();
-                w.symlink(&rel, &target)?
+                let target = link.filter(|l| !l.is_empty()).ok_or_else(|| {
+                    refuse(
+                        &source,
+                        format!("link '{}' has no target", shown_path(&rel)),
+                    )
+                })?;
+                w.symlink(&rel, Path::new(&target))?
             }
             EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .ok_or_else(|| {
-                        refuse(
-                            &source,
-                            format!("hard link '{}' has no target", rel.display()),
-                        )
-                    })?;
+                let target = link.ok_or_else(|| {
+                    refuse(
+                        &source,
+                        format!("hard link '{}' has no target", shown_path(&rel)),
+                    )
+                })?;
                 w.hardlink(&rel, &target)?
             }
             EntryType::Char | EntryType::Block => {
                 return Err(refuse(
                     &source,
-                    format!("entry '{}' is a device file", rel.display()),
+                    format!("entry '{}' is a device file", shown_path(&rel)),
                 ))
             }
             EntryType::Fifo => {
                 return Err(refuse(
                     &source,
-                    format!("entry '{}' is a FIFO", rel.display()),
+                    format!("entry '{}' is a FIFO", shown_path(&rel)),
                 ))
             }
             other => {
@@ -388,7 +574,7 @@ fn extract_tar(reader: impl Read, w: &mut Writer<'_>) -> Result<(), UpgradeError
                     &source,
                     format!(
                         "entry '{}' has an unsupported type {:?}",
-                        rel.display(),
+                        shown_path(&rel),
                         other
                     ),
                 ))
@@ -416,7 +602,18 @@ fn extract_zip(file: File, w: &mut Writer<'_>) -> Result<(), UpgradeError> {
         let mut f = zip
             .by_index(i)
             .map_err(|e| refuse(&source, format!("corrupt zip entry {i}: {e}")))?;
-        let raw = String::from_utf8_lossy(f.name_raw()).into_owned();
+        let name = f.name_raw();
+        if name.len() as u64 > MAX_NAME {
+            return Err(refuse(
+                &source,
+                format!(
+                    "entry {:?} has a path of {} bytes, more than the {MAX_NAME} allowed",
+                    truncate_bytes_for_display(name, DISPLAY_MAX),
+                    name.len()
+                ),
+            ));
+        }
+        let raw = String::from_utf8_lossy(name).into_owned();
         let Some(rel) = safe_relative(&raw).map_err(|r| refuse(&source, r))? else {
             continue;
         };
@@ -425,16 +622,43 @@ fn extract_zip(file: File, w: &mut Writer<'_>) -> Result<(), UpgradeError> {
         if f.is_dir() || ftype == Some(S_IFDIR) {
             w.dir(&rel)?;
         } else if ftype == Some(S_IFLNK) {
-            let mut target = String::new();
-            f.read_to_string(&mut target)
-                .map_err(|e| refuse(&source, format!("link '{}': {e}", rel.display())))?;
+            // The body is the target: check its declared size, then read
+            // no more than the limit whatever the stream really holds.
+            if f.size() > MAX_NAME {
+                return Err(refuse(
+                    &source,
+                    format!(
+                        "link '{}' has a target of {} bytes, more than the {MAX_NAME} allowed",
+                        shown_path(&rel),
+                        f.size()
+                    ),
+                ));
+            }
+            let mut body = Vec::new();
+            (&mut f)
+                .take(MAX_NAME + 1)
+                .read_to_end(&mut body)
+                .map_err(|e| refuse(&source, format!("link '{}': {e}", shown_path(&rel))))?;
+            if body.len() as u64 > MAX_NAME {
+                return Err(refuse(
+                    &source,
+                    format!(
+                        "link '{}' has a target of more than the {MAX_NAME} bytes allowed",
+                        shown_path(&rel)
+                    ),
+                ));
+            }
+            let target = String::from_utf8_lossy(&body).into_owned();
             w.symlink(&rel, Path::new(&target))?;
         } else if ftype.is_none() || ftype == Some(S_IFREG) {
             w.file(&rel, mode.unwrap_or(0o644), &mut f)?;
         } else {
             return Err(refuse(
                 &source,
-                format!("entry '{}' is a device file, FIFO or socket", rel.display()),
+                format!(
+                    "entry '{}' is a device file, FIFO or socket",
+                    shown_path(&rel)
+                ),
             ));
         }
     }
@@ -471,13 +695,34 @@ pub fn locate_binary(tree: &Path, daemon: &str, source: &str) -> Result<PathBuf,
                 .create(&bin_dir)
                 .map_err(|e| UpgradeError::io("create directory", &bin_dir, e))?,
         }
-        std::fs::rename(&at_root, &in_bin).map_err(|e| UpgradeError::io("move", &at_root, e))?;
+        match std::fs::read_link(&at_root) {
+            // A link at the root: its target is relative to the root, so
+            // moving it into `bin/` would leave it dangling. Point a new
+            // link in `bin/` at the same file instead.
+            Ok(target) => {
+                let real = resolve_physical(tree, Path::new(daemon), &target).ok_or_else(|| {
+                    refuse(
+                        source,
+                        format!(
+                            "'{daemon}' at its root is a link to '{}', which leads outside it",
+                            shown_path(&target)
+                        ),
+                    )
+                })?;
+                std::os::unix::fs::symlink(Path::new("..").join(&real), &in_bin)
+                    .map_err(|e| UpgradeError::io("create link", &in_bin, e))?;
+                std::fs::remove_file(&at_root)
+                    .map_err(|e| UpgradeError::io("remove", &at_root, e))?;
+            }
+            Err(_) => std::fs::rename(&at_root, &in_bin)
+                .map_err(|e| UpgradeError::io("move", &at_root, e))?,
+        }
         return Ok(in_bin);
     }
     let mut listing: Vec<String> = std::fs::read_dir(tree)
         .map(|rd| {
             rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .map(|e| truncate_for_display(&e.file_name().to_string_lossy(), 64))
                 .collect()
         })
         .unwrap_or_default();
@@ -760,12 +1005,196 @@ mod tests {
     }
 
     #[test]
-    fn resolve_inside_rules() {
+    fn resolve_physical_rules() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
         assert_eq!(
-            resolve_inside(Path::new("a/b"), Path::new("../c")),
+            resolve_physical(r, Path::new("a/b"), Path::new("../c")),
             Some(PathBuf::from("c"))
         );
-        assert_eq!(resolve_inside(Path::new("a/b"), Path::new("../../c")), None);
-        assert_eq!(resolve_inside(Path::new("b"), Path::new("/c")), None);
+        assert_eq!(
+            resolve_physical(r, Path::new("a/b"), Path::new("../../c")),
+            None
+        );
+        assert_eq!(resolve_physical(r, Path::new("b"), Path::new("/c")), None);
+        std::fs::create_dir(r.join("a")).unwrap();
+        std::os::unix::fs::symlink("..", r.join("a/up")).unwrap();
+        assert_eq!(
+            resolve_physical(r, Path::new("esc"), Path::new("a/up/..")),
+            None
+        );
+        std::os::unix::fs::symlink("loop2", r.join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", r.join("loop2")).unwrap();
+        assert_eq!(
+            resolve_physical(r, Path::new("x"), Path::new("loop1")),
+            None
+        );
+    }
+
+    /// A tar header for an extension entry (`L`, `K`, `x`) declaring `size`.
+    fn ext_header(kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut h = header(kind, size, 0o644);
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_cksum();
+        h
+    }
+
+    /// gzip of a tar whose first entry is an extension entry of `size`
+    /// bytes of `fill`, streamed so the test never holds it.
+    fn ext_bomb(kind: tar::EntryType, size: u64, fill: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(ext_header(kind, size).as_bytes()).unwrap();
+        let chunk: Vec<u8> = fill.iter().copied().cycle().take(1 << 16).collect();
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            e.write_all(&chunk[..n]).unwrap();
+            left -= n as u64;
+        }
+        let pad = (512 - size % 512) % 512;
+        e.write_all(&vec![0u8; pad as usize]).unwrap();
+        let mut h = header(tar::EntryType::Regular, 1, 0o755);
+        h.set_path("geth").unwrap();
+        h.set_cksum();
+        e.write_all(h.as_bytes()).unwrap();
+        e.write_all(&[b'x'; 512]).unwrap();
+        e.write_all(&[0u8; 1024]).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn tar_long_name_and_pax_bombs_are_refused_before_reading() {
+        let big = 64 << 20;
+        let mut pax = b"99999999 path=".to_vec();
+        pax.extend(std::iter::repeat_n(b'a', 64));
+        for (kind, fill, what) in [
+            (tar::EntryType::GNULongName, &b"a"[..], "GNU long name"),
+            (tar::EntryType::GNULongLink, &b"a"[..], "GNU long link name"),
+            (tar::EntryType::XHeader, &pax[..], "PAX header"),
+        ] {
+            let bytes = ext_bomb(kind, big, fill);
+            assert!(bytes.len() < 1 << 20, "bomb is {} bytes", bytes.len());
+            let (d, r) = run(&bytes);
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains(what) && e.contains("more than"), "{e}");
+            assert!(e.len() < 1024, "error of {} bytes", e.len());
+            assert!(outside(d.path()).is_empty());
+        }
+    }
+
+    #[test]
+    fn tar_long_name_over_the_cap_is_refused_with_a_short_message() {
+        // Within the extension cap but a name longer than MAX_NAME.
+        let name = vec![b'a'; MAX_NAME as usize + 1];
+        let bytes = ext_bomb(tar::EntryType::GNULongName, name.len() as u64, b"a");
+        let (_d, r) = run(&bytes);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("more than the 4096 allowed"), "{e}");
+        assert!(e.len() < 1024, "error of {} bytes", e.len());
+        // A long name under the cap is honoured.
+        let t = tar_with(|b| {
+            let mut h = header(tar::EntryType::Regular, 1, 0o755);
+            let long = format!("{0}/{0}/{0}/geth", "d".repeat(100));
+            b.append_data(&mut h, long, Cursor::new(b"x".to_vec()))
+                .unwrap();
+            let mut h = header(tar::EntryType::Regular, 1, 0o755);
+            b.append_data(&mut h, "geth", Cursor::new(b"y".to_vec()))
+                .unwrap();
+        });
+        let (d, r) = run(&gz(&t));
+        r.unwrap();
+        assert!(d
+            .path()
+            .join("box/tree")
+            .join(format!("{0}/{0}/{0}/geth", "d".repeat(100)))
+            .is_file());
+    }
+
+    #[test]
+    fn zip_symlink_body_bomb_and_long_names_are_refused() {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .external_attributes(0o120777 << 16);
+            z.start_file("bin/geth", opts).unwrap();
+            let chunk = vec![b'a'; 1 << 16];
+            for _ in 0..(64 << 20) / chunk.len() {
+                z.write_all(&chunk).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        assert!(buf.get_ref().len() < 1 << 20, "{}", buf.get_ref().len());
+        let (_d, r) = run(buf.get_ref());
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("link 'bin/geth' has a target of"), "{e}");
+        assert!(e.len() < 1024, "error of {} bytes", e.len());
+
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let opts = zip::write::SimpleFileOptions::default();
+            z.start_file("n".repeat(5000), opts).unwrap();
+            z.write_all(b"x").unwrap();
+            z.finish().unwrap();
+        }
+        let (_d, r) = run(buf.get_ref());
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("path of 5000 bytes"), "{e}");
+        assert!(e.len() < 1024, "error of {} bytes", e.len());
+    }
+
+    #[test]
+    fn symlink_chains_are_resolved_physically_in_either_order() {
+        let forward = tar_with(|b| {
+            raw_entry(b, "a/", tar::EntryType::Directory, None, b"");
+            raw_entry(b, "a/up", tar::EntryType::Symlink, Some(".."), b"");
+            raw_entry(b, "esc", tar::EntryType::Symlink, Some("a/up/.."), b"");
+            raw_entry(b, "geth", tar::EntryType::Regular, None, b"x");
+        });
+        let backward = tar_with(|b| {
+            raw_entry(b, "a/", tar::EntryType::Directory, None, b"");
+            raw_entry(b, "esc", tar::EntryType::Symlink, Some("a/up/.."), b"");
+            raw_entry(b, "a/up", tar::EntryType::Symlink, Some(".."), b"");
+            raw_entry(b, "geth", tar::EntryType::Regular, None, b"x");
+        });
+        for t in [forward, backward] {
+            let (d, r) = run(&gz(&t));
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains("'esc' -> 'a/up/..' points outside"), "{e}");
+            assert!(outside(d.path()).is_empty());
+        }
+        // The same link alone stays inside and is accepted.
+        let ok = tar_with(|b| {
+            raw_entry(b, "a/", tar::EntryType::Directory, None, b"");
+            raw_entry(b, "a/up", tar::EntryType::Symlink, Some(".."), b"");
+            raw_entry(b, "geth", tar::EntryType::Regular, None, b"x");
+        });
+        run(&gz(&ok)).1.unwrap();
+    }
+
+    #[test]
+    fn root_level_symlinked_binary_is_relinked_into_bin() {
+        let t = tar_with(|b| {
+            raw_entry(
+                b,
+                "release/geth-1.2",
+                tar::EntryType::Regular,
+                None,
+                b"#!/bin/sh\n",
+            );
+            raw_entry(
+                b,
+                "geth",
+                tar::EntryType::Symlink,
+                Some("release/geth-1.2"),
+                b"",
+            );
+        });
+        let (_d, r) = run(&gz(&t));
+        let bin = r.unwrap();
+        assert!(bin.ends_with("bin/geth"));
+        assert_eq!(std::fs::read(&bin).unwrap(), b"#!/bin/sh\n");
     }
 }

@@ -2,7 +2,9 @@
 //! allow-list, on every redirect too), streaming into a `.partial` file
 //! beside the target while hashing, resume with `Range` where the server
 //! allows, retries with backoff on network errors only, fsync, checksum,
-//! rename.
+//! rename. Every download is bounded: at most `download.max_bytes`
+//! (checked against `Content-Length` before the body and while it
+//! streams) and at most `download.timeout` overall, retries included.
 
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
@@ -228,16 +230,27 @@ impl Fetcher {
         let parsed = self.check_url(url)?;
         let mut wait = self.settings.retry_backoff;
         let mut n = 0;
-        loop {
-            n += 1;
-            match self.text_attempt(&parsed, url, missing_ok).await {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    let w = self.after_failure(url, n, e, &mut wait)?;
-                    tokio::time::sleep(w).await;
+        let attempts = async {
+            loop {
+                n += 1;
+                match self.text_attempt(&parsed, url, missing_ok).await {
+                    Ok(v) => return Ok(v),
+                    Err(e) => {
+                        let w = self.after_failure(url, n, e, &mut wait)?;
+                        tokio::time::sleep(w).await;
+                    }
                 }
             }
-        }
+        };
+        tokio::time::timeout(self.settings.timeout, attempts)
+            .await
+            .unwrap_or_else(|_| {
+                Err(UpgradeError::DownloadTimedOut {
+                    url: url.to_string(),
+                    timeout: humantime::format_duration(self.settings.timeout).to_string(),
+                    got: 0,
+                })
+            })
     }
 
     async fn text_attempt(
@@ -300,18 +313,28 @@ impl Fetcher {
         let mut resumable = false;
         let mut wait = self.settings.retry_backoff;
         let mut n = 0;
-        let result = loop {
-            n += 1;
-            match self
-                .attempt(&parsed, url, &partial, &mut resumable, &bar)
-                .await
-            {
-                Ok(d) => break Ok(d),
-                Err(e) => match self.after_failure(url, n, e, &mut wait) {
-                    Ok(w) => tokio::time::sleep(w).await,
-                    Err(e) => break Err(e),
-                },
+        let attempts = async {
+            loop {
+                n += 1;
+                match self
+                    .attempt(&parsed, url, &partial, &mut resumable, &bar)
+                    .await
+                {
+                    Ok(d) => break Ok(d),
+                    Err(e) => match self.after_failure(url, n, e, &mut wait) {
+                        Ok(w) => tokio::time::sleep(w).await,
+                        Err(e) => break Err(e),
+                    },
+                }
             }
+        };
+        let result = match tokio::time::timeout(self.settings.timeout, attempts).await {
+            Ok(r) => r,
+            Err(_) => Err(UpgradeError::DownloadTimedOut {
+                url: url.to_string(),
+                timeout: humantime::format_duration(self.settings.timeout).to_string(),
+                got: std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0),
+            }),
         };
         bar.finish_and_clear();
         let digest = result?;
@@ -413,13 +436,30 @@ impl Fetcher {
                 .map_err(|e| io_fatal("create", e))?
         };
         let start = if resumed { have } else { 0 };
-        let expected_len = resp.content_length().map(|n| n + start);
+        let expected_len = resp.content_length().map(|n| n.saturating_add(start));
+        let limit = self.settings.max_bytes;
+        let too_large = |actual: String| {
+            AttemptError::Fatal(UpgradeError::DownloadTooLarge {
+                url: url.to_string(),
+                limit,
+                actual,
+            })
+        };
+        if let Some(n) = expected_len.filter(|n| *n > limit) {
+            return Err(too_large(n.to_string()));
+        }
         bar.set_length(expected_len.unwrap_or(0));
         bar.set_position(start);
         let mut got = start;
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
+                    if got.saturating_add(chunk.len() as u64) > limit {
+                        return Err(too_large(format!(
+                            "at least {}",
+                            got.saturating_add(chunk.len() as u64)
+                        )));
+                    }
                     hasher.update(&chunk);
                     file.write_all(&chunk).map_err(|e| io_fatal("write", e))?;
                     got += chunk.len() as u64;
@@ -693,5 +733,69 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("plain HTTP"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn downloads_over_max_bytes_are_refused_by_length_and_while_streaming() {
+        let srv = TestServer::http();
+        srv.route("/announced", Reply::ok(vec![7u8; 4096]));
+        srv.route("/unsized", Reply::unsized_zeros(64 << 20));
+        let d = tempfile::tempdir().unwrap();
+        let mut s = settings();
+        s.max_bytes = 1024 * 1024;
+        let f = Fetcher::new(&s).unwrap();
+        let dest = d.path().join("out");
+
+        let mut small = settings();
+        small.max_bytes = 1000;
+        let e = Fetcher::new(&small)
+            .unwrap()
+            .download(&srv.url("/announced"), &dest, Some(&sum(b"x")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, UpgradeError::DownloadTooLarge { limit: 1000, actual, .. } if actual == "4096"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("download.max_bytes"), "{e}");
+        assert_eq!(srv.hits("/announced"), 1, "a size refusal is not retried");
+
+        let e = f
+            .download(&srv.url("/unsized"), &dest, Some(&sum(b"x")))
+            .await
+            .unwrap_err();
+        match &e {
+            UpgradeError::DownloadTooLarge { actual, .. } => {
+                let n: u64 = actual.trim_start_matches("at least ").parse().unwrap();
+                assert!(n > 1024 * 1024 && n < 2 * 1024 * 1024, "{actual}");
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(srv.hits("/unsized"), 1);
+        assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
+    }
+
+    #[tokio::test]
+    async fn a_dripping_server_hits_the_overall_deadline() {
+        let srv = TestServer::http();
+        srv.route("/drip", Reply::drip(1_000_000, Duration::from_millis(50)));
+        let d = tempfile::tempdir().unwrap();
+        let mut s = settings();
+        // Each byte arrives well within the read timeout; only the overall
+        // deadline can end this.
+        s.read_timeout = Duration::from_secs(30);
+        s.timeout = Duration::from_millis(800);
+        let f = Fetcher::new(&s).unwrap();
+        let dest = d.path().join("out");
+        let e = f
+            .download(&srv.url("/drip"), &dest, Some(&sum(b"x")))
+            .await
+            .unwrap_err();
+        match &e {
+            UpgradeError::DownloadTimedOut { got, .. } => assert!(*got > 0, "{e}"),
+            other => panic!("{other}"),
+        }
+        assert!(e.to_string().contains("download.timeout"), "{e}");
+        assert!(leftovers(d.path()).is_empty(), "{:?}", leftovers(d.path()));
     }
 }

@@ -89,6 +89,26 @@ pub enum UpgradeError {
         /// What fixes it.
         help: String,
     },
+    /// A download is larger than `download.max_bytes`.
+    #[error("refusing to download '{url}': it is {actual} bytes, more than download.max_bytes ({limit}); nothing was kept\nhelp: check the URL, or raise download.max_bytes if the release really is that large")]
+    DownloadTooLarge {
+        /// The URL.
+        url: String,
+        /// `download.max_bytes`.
+        limit: u64,
+        /// What the server announced or sent (`at least N` while streaming).
+        actual: String,
+    },
+    /// A download did not finish within `download.timeout`.
+    #[error("download of '{url}' did not finish within {timeout} (download.timeout), after {got} bytes; nothing was kept\nhelp: check the server and the network, or raise download.timeout")]
+    DownloadTimedOut {
+        /// The URL.
+        url: String,
+        /// `download.timeout`, human-readable.
+        timeout: String,
+        /// Bytes received by then.
+        got: u64,
+    },
     /// A download carries no checksum while one is required.
     #[error("refusing to download '{url}': it has no checksum\nhelp: add ?checksum=sha256:<hex> to the URL or a \"checksum\" field; only if you must, set download.must_have_checksum = false")]
     ChecksumRequired {

@@ -93,6 +93,10 @@ pub struct DownloadSettings {
     pub read_timeout: Duration,
     /// Show a progress bar (only ever drawn on a terminal).
     pub progress: bool,
+    /// Largest download accepted, in bytes (`download.max_bytes`).
+    pub max_bytes: u64,
+    /// Time one download may take overall, retries included (`download.timeout`).
+    pub timeout: Duration,
 }
 
 impl Default for DownloadSettings {
@@ -109,6 +113,8 @@ impl Default for DownloadSettings {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
             progress: true,
+            max_bytes: 1 << 30,
+            timeout: Duration::from_secs(30 * 60),
         }
     }
 }

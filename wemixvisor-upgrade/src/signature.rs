@@ -1,9 +1,17 @@
-//! minisign signatures of downloads.
+//! minisign signatures of downloads, bound to the release they are for.
+//!
+//! A signature proves who made a file, not which release it is: an old
+//! signed binary could be served again as a downgrade. So the trusted
+//! comment (signed together with the file) must name the upgrade: it must
+//! hold the field `upgrade:<name>` (fields are separated by tabs or
+//! spaces), e.g. `minisign -S -m geth.tar.gz -t "upgrade:v1.2.0"`.
 
 use std::io::Read;
 use std::path::Path;
 
 use minisign_verify::{PublicKey, Signature};
+
+use wemixvisor_core::{truncate_for_display, DISPLAY_MAX};
 
 use crate::UpgradeError;
 
@@ -38,14 +46,67 @@ pub fn load_keys(entries: &[String]) -> Result<Vec<PublicKey>, UpgradeError> {
         .collect()
 }
 
+/// The trusted-comment field that binds a signature to `upgrade`.
+pub fn release_binding(upgrade: &str) -> String {
+    format!("upgrade:{upgrade}")
+}
+
+/// True when `trusted_comment` carries the field `upgrade:<upgrade>`.
+pub fn names_upgrade(trusted_comment: &str, upgrade: &str) -> bool {
+    let want = release_binding(upgrade);
+    trusted_comment
+        .split(['\t', ' '])
+        .any(|field| field == want)
+}
+
 /// Checks `file` against the minisign signature text `sig_text` with any of
-/// `keys` (the one whose key id matches).
+/// `keys`, and that the signed trusted comment names `upgrade`
+/// ([`names_upgrade`]), so a signed file of another release is refused.
+pub fn verify_release(
+    file: &Path,
+    sig_text: &str,
+    keys: &[PublicKey],
+    url: &str,
+    upgrade: &str,
+) -> Result<(), UpgradeError> {
+    let comment = verify_signed(file, sig_text, keys, url)?;
+    if names_upgrade(&comment, upgrade) {
+        return Ok(());
+    }
+    Err(UpgradeError::Signature {
+        url: url.to_string(),
+        reason: format!(
+            "the signature is valid but its trusted comment does not name upgrade '{}' (expected the field '{}', got \"{}\")",
+            truncate_for_display(upgrade, DISPLAY_MAX),
+            truncate_for_display(&release_binding(upgrade), DISPLAY_MAX),
+            truncate_for_display(&comment, DISPLAY_MAX)
+        ),
+        help: format!(
+            "a signed file of another release may be replayed as a downgrade; sign this release with `minisign -S -m <file> -t \"{}\"`",
+            truncate_for_display(&release_binding(upgrade), DISPLAY_MAX)
+        ),
+    })
+}
+
+/// Checks `file` against the minisign signature text `sig_text` with any of
+/// `keys` (the one whose key id matches). It does not check which release
+/// the signature is for: the pipeline uses [`verify_release`].
 pub fn verify_file(
     file: &Path,
     sig_text: &str,
     keys: &[PublicKey],
     url: &str,
 ) -> Result<(), UpgradeError> {
+    verify_signed(file, sig_text, keys, url).map(|_| ())
+}
+
+/// Verifies the signature and returns its (now authenticated) trusted comment.
+fn verify_signed(
+    file: &Path,
+    sig_text: &str,
+    keys: &[PublicKey],
+    url: &str,
+) -> Result<String, UpgradeError> {
     let fail = |reason: String, help: &str| UpgradeError::Signature {
         url: url.to_string(),
         reason,
@@ -90,12 +151,15 @@ pub fn verify_file(
             }
             verifier.update(&buf[..n]);
         }
-        return verifier.finalize().map_err(|e| {
-            fail(
-                format!("the signature does not match the downloaded file ({e})"),
-                "the file or its signature was altered; do not use it and check the release",
-            )
-        });
+        return verifier
+            .finalize()
+            .map(|()| sig.trusted_comment().to_string())
+            .map_err(|e| {
+                fail(
+                    format!("the signature does not match the downloaded file ({e})"),
+                    "the file or its signature was altered; do not use it and check the release",
+                )
+            });
     }
     Err(fail(
         match last {
@@ -121,6 +185,58 @@ pub(crate) mod tests {
         minisign::sign(None, sk, std::io::Cursor::new(data), Some("test"), None)
             .unwrap()
             .to_string()
+    }
+
+    /// The `.minisig` text for `data` with `trusted` as trusted comment.
+    pub(crate) fn sign_with_comment(
+        sk: &minisign::SecretKey,
+        data: &[u8],
+        trusted: &str,
+    ) -> String {
+        minisign::sign(None, sk, std::io::Cursor::new(data), Some(trusted), None)
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_signature_must_name_the_upgrade_in_its_trusted_comment() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("bin");
+        std::fs::write(&f, b"payload").unwrap();
+        let (pk, sk) = keypair();
+        let keys = load_keys(&[pk]).unwrap();
+        let good = sign_with_comment(&sk, b"payload", "timestamp:1\tfile:geth\tupgrade:v1.2.0");
+        verify_release(&f, &good, &keys, "u", "v1.2.0").unwrap();
+        // The same signed file offered for another upgrade (a replay).
+        let e = verify_release(&f, &good, &keys, "u", "v1.3.0").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("does not name upgrade 'v1.3.0'"), "{msg}");
+        assert!(msg.contains("upgrade:v1.3.0"), "{msg}");
+        // No binding at all, or only a prefix of the name.
+        for comment in [
+            "test",
+            "upgrade:v1.2",
+            "upgrade:v1.2.0-rc1",
+            "xupgrade:v1.2.0",
+        ] {
+            let sig = sign_with_comment(&sk, b"payload", comment);
+            assert!(
+                verify_release(&f, &sig, &keys, "u", "v1.2.0").is_err(),
+                "{comment} accepted"
+            );
+        }
+        // A bad file is still refused first.
+        let e = verify_release(
+            &f,
+            &sign_with_comment(&sk, b"other", "upgrade:v1.2.0"),
+            &keys,
+            "u",
+            "v1.2.0",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("does not match"), "{e}");
+        assert!(names_upgrade("upgrade:a b", "a"));
+        assert!(!names_upgrade("upgrade:ab", "a"));
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub enum Reply {
     TruncatedOnceThenRanges(Vec<u8>, usize, AtomicBool),
     /// 302 to this location.
     Redirect(String),
+    /// 200 without `Content-Length`: this many zero bytes, then close.
+    Unsized(u64),
+    /// Announces this length and sends one byte per interval.
+    Drip(usize, std::time::Duration),
 }
 
 impl Reply {
@@ -43,6 +47,14 @@ impl Reply {
     /// A redirect.
     pub fn redirect(to: &str) -> Self {
         Reply::Redirect(to.to_string())
+    }
+    /// `len` zero bytes with no `Content-Length`.
+    pub fn unsized_zeros(len: u64) -> Self {
+        Reply::Unsized(len)
+    }
+    /// One byte of an announced `len` every `every`.
+    pub fn drip(len: usize, every: std::time::Duration) -> Self {
+        Reply::Drip(len, every)
     }
 }
 
@@ -225,6 +237,28 @@ fn handle<S: Read + Write>(s: &mut S, st: &State) -> std::io::Result<()> {
         format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n{extra}\r\n")
     };
     match routes.get(&path) {
+        Some(Reply::Unsized(len)) => {
+            let len = *len;
+            drop(routes);
+            s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")?;
+            let chunk = [0u8; 64 * 1024];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                s.write_all(&chunk[..n])?;
+                left -= n as u64;
+            }
+        }
+        Some(Reply::Drip(len, every)) => {
+            let (len, every) = (*len, *every);
+            drop(routes);
+            s.write_all(head("200 OK", len, "").as_bytes())?;
+            for _ in 0..len {
+                s.write_all(b"x")?;
+                s.flush()?;
+                std::thread::sleep(every);
+            }
+        }
         None => s.write_all(head("404 Not Found", 0, "").as_bytes())?,
         Some(Reply::Ok(body)) => {
             s.write_all(head("200 OK", body.len(), "").as_bytes())?;

@@ -5,6 +5,7 @@
 //!   the end-to-end tests.
 //! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
 //!   (anvil and solc from npm) so tests find them at a fixed place.
+//! - `fuzz [--time S]`: every fuzz target in `fuzz/` for S seconds each.
 //! - `bench`: the supervisor's overhead and the backup speed, side by side.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
@@ -13,6 +14,7 @@ mod bench;
 mod ci;
 mod demo;
 mod deps;
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,7 +22,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
+    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish\n  fuzz       run every fuzz target (cargo-fuzz, nightly) [--time S seconds each]\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
 
 fn main() {
@@ -30,6 +32,7 @@ fn main() {
         Some("e2e-deps") => deps::install(),
         Some("demo") => demo::run(),
         Some("bench") => bench::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
             Ok(())

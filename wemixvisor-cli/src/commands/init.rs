@@ -35,6 +35,8 @@ pub fn run(
         .or_else(|| env_var("DAEMON_NAME"))
         .unwrap_or_else(|| "geth".to_string());
     validate_daemon_name(&name).map_err(|e| bad_input(format!("invalid node binary name: {e}")))?;
+    home.check_socket_path()
+        .map_err(|e| bad_input(e.to_string()))?;
 
     let meta = std::fs::metadata(binary).map_err(|e| {
         bad_input(format!(

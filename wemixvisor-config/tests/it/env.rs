@@ -125,7 +125,9 @@ fn every_variable_sets_its_key() {
         ("WEMIXVISOR_LOG_FORMAT", "json"),
         ("COSMOVISOR_DISABLE_LOGS", "true"),
     ];
-    let l = load(None, &env, &FlagOverrides::default()).unwrap();
+    // Downloads need a trust root (hosts or keys) besides the variable.
+    let file = "version = 2\n[download]\nallowed_hosts = [\"github.com\"]\n";
+    let l = load(Some(file), &env, &FlagOverrides::default()).unwrap();
     let c = &l.config;
     assert_eq!(c.node.daemon_name, "gwemix");
     assert!(!c.upgrade.restart_after_upgrade);

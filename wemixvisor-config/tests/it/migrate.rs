@@ -14,7 +14,7 @@ poll_interval = 500
 restart_delay = "5s"
 restart_after_upgrade = false
 unsafe_skip_backup = true
-allow_download_binaries = true
+allow_download_binaries = false
 download_must_have_checksum = true
 preupgrade_max_retries = 2
 "#;
@@ -27,7 +27,7 @@ fn check_v1_values(c: &Config) {
     assert_eq!(c.restart.delay, Duration::from_secs(5));
     assert!(!c.upgrade.restart_after_upgrade);
     assert!(c.upgrade.unsafe_skip_backup);
-    assert!(c.download.allow_download_binaries);
+    assert!(!c.download.allow_download_binaries);
     assert!(c.download.must_have_checksum);
     assert_eq!(c.upgrade.preupgrade_max_retries, 2);
 }
@@ -75,7 +75,7 @@ fn migrate_moves_every_key_keeps_a_backup_and_summarises() {
     assert_eq!(
         m.summary(),
         format!(
-            "migrated '{}' from schema version 1 to 2\n  daemon_name                 -> node.daemon_name = \"gwemix\"\n  rpc_url                     -> node.rpc_url = \"http://127.0.0.1:8588\"\n  shutdown_grace              -> node.shutdown_grace = \"2m\"\n  poll_interval               -> upgrade.poll_interval = \"500ms\"\n  restart_delay               -> restart.delay = \"5s\"\n  restart_after_upgrade       -> upgrade.restart_after_upgrade = false\n  unsafe_skip_backup          -> upgrade.unsafe_skip_backup = true\n  allow_download_binaries     -> download.allow_download_binaries = true\n  download_must_have_checksum -> download.must_have_checksum = true\n  preupgrade_max_retries      -> upgrade.preupgrade_max_retries = 2\nthe old file is kept as '{}' (its comments are not carried over)",
+            "migrated '{}' from schema version 1 to 2\n  daemon_name                 -> node.daemon_name = \"gwemix\"\n  rpc_url                     -> node.rpc_url = \"http://127.0.0.1:8588\"\n  shutdown_grace              -> node.shutdown_grace = \"2m\"\n  poll_interval               -> upgrade.poll_interval = \"500ms\"\n  restart_delay               -> restart.delay = \"5s\"\n  restart_after_upgrade       -> upgrade.restart_after_upgrade = false\n  unsafe_skip_backup          -> upgrade.unsafe_skip_backup = true\n  allow_download_binaries     -> download.allow_download_binaries = false\n  download_must_have_checksum -> download.must_have_checksum = true\n  preupgrade_max_retries      -> upgrade.preupgrade_max_retries = 2\nthe old file is kept as '{}' (its comments are not carried over)",
             home.config_file().display(),
             backup.display()
         )

@@ -209,7 +209,17 @@ fn download_rules() {
         &["error: wemixvisor.toml:3:17: download.allowed_hosts: \"https://github.com\" is not a host name (expected e.g. \"github.com\" or \"*.example.com\")"],
     );
     expect(
-        &v2("[download]\nallow_download_binaries = true\nmust_have_checksum = false\n"),
+        &v2("[download]\nallow_download_binaries = true\n"),
+        None,
+        &["error: wemixvisor.toml:3:27: download.allow_download_binaries: is true but neither download.public_keys nor download.allowed_hosts is set: binaries could come from any host, signed by no one\nhelp: add the release signer's minisign key to download.public_keys, or the release hosts to download.allowed_hosts"],
+    );
+    expect(
+        &v2("[download]\nallow_download_binaries = true\nallowed_hosts = [\"github.com\"]\n"),
+        None,
+        &[],
+    );
+    expect(
+        &v2("[download]\nallow_download_binaries = true\nmust_have_checksum = false\nallowed_hosts = [\"github.com\"]\n"),
         None,
         &["warning: wemixvisor.toml:4:22: download.must_have_checksum: is false and download.require_signature is false: downloaded binaries may run unverified\nhelp: set download.must_have_checksum = true"],
     );
@@ -488,4 +498,48 @@ fn daemon_name_check_says_expected_and_got() {
             "{bad:?}"
         );
     }
+}
+
+#[test]
+fn numbers_and_durations_are_bounded() {
+    expect(
+        &v2("[health]\nblock_period = \"400000days\"\nstall_blocks = 4294967295\n"),
+        None,
+        &[
+            "error: wemixvisor.toml:3:16: health.block_period: must be at most 30days, got 1095years 1month 20days 19h 26m 24s",
+            "error: wemixvisor.toml:4:16: health.stall_blocks: must be at most 1000000, got 4294967295",
+        ],
+    );
+    expect(
+        &v2("[restart]\nbackoff_multiplier = 1000.5\n[download]\nmax_bytes = 0\ntimeout = \"31days\"\n"),
+        None,
+        &[
+            "error: wemixvisor.toml:3:22: restart.backoff_multiplier: must be at most 100, got 1000.5",
+            "error: wemixvisor.toml:5:13: download.max_bytes: must be at least 1, got 0",
+            "error: wemixvisor.toml:6:11: download.timeout: must be at most 30days, got 1month 13h 26m 24s",
+        ],
+    );
+    // The bounds themselves are accepted.
+    expect(
+        &v2("[health]\nblock_period = \"30days\"\nstall_blocks = 1000000\n[backup]\nmax_age = \"3650days\"\n"),
+        None,
+        &[],
+    );
+}
+
+#[test]
+fn a_home_whose_socket_path_passes_sun_path_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let deep = d.path().join("v".repeat(120));
+    let home = wemixvisor_core::Home::new(&deep);
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    let r = validate_home(&home, &no_env).unwrap();
+    let msgs: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
+    let sock = home.socket_file().display().to_string();
+    assert!(
+        msgs.iter().any(|m| m.contains(&sock)
+            && m.contains("more than the 107 a Unix socket address allows")
+            && m.contains("help: use a shorter home path")),
+        "{msgs:?}"
+    );
 }
