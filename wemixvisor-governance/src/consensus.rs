@@ -85,9 +85,11 @@ impl fmt::Display for QuorumSafety {
     }
 }
 
-/// The answer to "may this node halt now, ahead of the coordinated height?".
+/// What one consensus report says about halting this node now, ahead of the
+/// coordinated height (for `governance status`; the supervisor asks
+/// [`crate::QuorumGuard`], which answers when the report cannot tell).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HaltVerdict {
+pub struct HaltCheck {
     /// True when halting now keeps the chain above quorum.
     pub safe: bool,
     /// One line explaining why.
@@ -202,28 +204,28 @@ pub struct ConsensusReport {
 
 impl ConsensusReport {
     /// The early-halt verdict this report supports.
-    pub fn halt_verdict(&self) -> HaltVerdict {
+    pub fn halt_verdict(&self) -> HaltCheck {
         if !self.istanbul_available {
-            return HaltVerdict {
+            return HaltCheck {
                 safe: false,
                 reason: "cannot tell whether halting keeps quorum: the node does not expose the istanbul namespace (add istanbul to --http.api, or set governance.quorum_guard = false)".into(),
                 quorum: None,
             };
         }
         if !self.is_validator {
-            return HaltVerdict {
+            return HaltCheck {
                 safe: true,
                 reason: "this node is not a validator: halting it does not affect quorum".into(),
                 quorum: None,
             };
         }
         match self.quorum {
-            Some(q) => HaltVerdict {
+            Some(q) => HaltCheck {
                 safe: q.safe,
                 reason: q.to_string(),
                 quorum: Some(q),
             },
-            None => HaltVerdict {
+            None => HaltCheck {
                 safe: false,
                 reason: "cannot tell whether halting keeps quorum: the validator set is unknown"
                     .into(),
@@ -517,7 +519,7 @@ impl ConsensusMonitor {
     }
 
     /// Polls and answers whether this node may halt now without breaking quorum.
-    pub async fn halt_verdict(&self) -> Result<HaltVerdict, GovernanceError> {
+    pub async fn halt_verdict(&self) -> Result<HaltCheck, GovernanceError> {
         Ok(self.poll().await?.halt_verdict())
     }
 
