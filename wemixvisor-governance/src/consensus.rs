@@ -590,7 +590,7 @@ impl ConsensusMonitor {
         });
         let mut found = Vec::new();
         let mut last = scanned_to;
-        let blocks = from.map_or(1..=0, |f| f..=head);
+        let blocks = from.map(|f| f..=head).into_iter().flatten();
         for h in blocks {
             match self.client.istanbul_extra_info(h).await {
                 Ok(e) => {
