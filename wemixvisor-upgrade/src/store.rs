@@ -1,4 +1,3 @@
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -344,6 +343,7 @@ impl<F: FileSystem> BinaryStore<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use wemixvisor_core::OsFs;
 
     pub(crate) fn install(dir: &Path) {
