@@ -13,12 +13,12 @@ use std::time::Duration;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{sol, SolCall, SolValue};
 use serde_json::{json, Value};
-use wemixvisor_core::{ChainError, Home, InfoSource};
+use wemixvisor_core::{ChainError, HaltGuard, HaltReason, HaltVerdict, Home, InfoSource};
 use wemixvisor_governance::test_utils::{HttpServer, ManifestSigner};
 use wemixvisor_governance::{
-    BlockTag, ConsensusMonitor, ContractSource, GovTracker, GovernanceChange, GovernanceSettings,
-    MonitorConfig, ProposalKind, ProposalSource, ProposalState, RpcChainClient, TrackerConfig,
-    UpgradeFeed, GOV_NCP_ADDRESS,
+    bft_quorum, BlockTag, ConsensusMonitor, ContractSource, GovTracker, GovernanceChange,
+    GovernanceSettings, GuardSettings, MonitorConfig, ProposalKind, ProposalSource, ProposalState,
+    QuorumGuard, RpcChainClient, TrackerConfig, UpgradeFeed, GOV_NCP_ADDRESS,
 };
 use wemixvisor_tests::*;
 
@@ -165,6 +165,68 @@ async fn devnode_quorum_safety_for_4_7_10_validators() {
     assert!(!r.is_validator && r.quorum.is_none());
     let v = r.halt_verdict();
     assert!(v.safe && v.reason.contains("not a validator"), "{v:?}");
+}
+
+/// The quorum guard the supervisor asks before an uncoordinated halt,
+/// against devnode: 4, 7 and 10 validators with 0, f and f+1 others
+/// offline; a node that is not a validator; a node without `istanbul`.
+#[tokio::test]
+async fn devnode_quorum_guard_for_4_7_10_validators() {
+    let mut cases = Vec::new();
+    for (n, f) in [(4usize, 1usize), (7, 2), (10, 3)] {
+        for offline in [0, f, f + 1] {
+            let list: Vec<String> = (n - offline..n).map(|i| i.to_string()).collect();
+            let mut args = vec![
+                "--sim.block-period".to_string(),
+                "50ms".into(),
+                "--sim.validators".into(),
+                n.to_string(),
+            ];
+            if offline > 0 {
+                args.extend(["--sim.offline".to_string(), list.join(",")]);
+            }
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            cases.push((n, offline, NodeProcess::devnode(&refs)));
+        }
+    }
+    for (n, offline, node) in &cases {
+        wait_head(node, 2 * *n as u64);
+        let guard = QuorumGuard::new(client(&node.url()), GuardSettings::default());
+        let v = guard.may_halt(HaltReason::OperatorRestart).await;
+        let quorum = bft_quorum(*n);
+        let active = n - offline;
+        if active > quorum {
+            assert!(
+                matches!(&v, HaltVerdict::Allow { detail } if detail.starts_with(&format!("{} of {n} validators stay active", active - 1))),
+                "n={n} offline={offline}: {v:?}"
+            );
+        } else {
+            assert!(
+                matches!(&v, HaltVerdict::Wait { active: a, quorum: q, validators, .. } if (*a, *q, *validators) == (active, quorum, *n)),
+                "n={n} offline={offline}: {v:?}"
+            );
+        }
+    }
+
+    let not_validator =
+        NodeProcess::devnode(&["--sim.block-period", "50ms", "--sim.not-validator"]);
+    wait_head(&not_validator, 8);
+    let v = QuorumGuard::new(client(&not_validator.url()), GuardSettings::default())
+        .may_halt(HaltReason::HealthRestart)
+        .await;
+    assert!(
+        matches!(&v, HaltVerdict::Allow { detail } if detail.contains("not one of the 4 validators")),
+        "{v:?}"
+    );
+
+    let bare = NodeProcess::devnode(&["--sim.block-period", "50ms", "--http.api", "eth,net,web3"]);
+    let v = QuorumGuard::new(client(&bare.url()), GuardSettings::default())
+        .may_halt(HaltReason::OperatorStop)
+        .await;
+    assert!(
+        matches!(&v, HaltVerdict::Allow { detail } if detail.contains("could not tell") && detail.contains("istanbul_nodeAddress")),
+        "{v:?}"
+    );
 }
 
 #[tokio::test]

@@ -127,6 +127,23 @@ pub trait FileSystem: Send + Sync {
     fn create_dir_all(&self, path: &Path) -> Result<(), CoreError>;
     /// Removes a file; a missing file is not an error.
     fn remove_file(&self, path: &Path) -> Result<(), CoreError>;
+
+    // ---- the binary store's install transaction ----
+
+    /// Renames `from` to `to` (atomic within one file system).
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), CoreError>;
+    /// Removes a directory tree; a missing one is not an error.
+    fn remove_dir_all(&self, path: &Path) -> Result<(), CoreError>;
+    /// Sets the permission bits of `path`.
+    fn set_mode(&self, path: &Path, mode: u32) -> Result<(), CoreError>;
+    /// Copies `from` to `to` atomically (temp, fsync, rename) with `mode`.
+    fn copy(&self, from: &Path, to: &Path, mode: u32) -> Result<u64, CoreError>;
+    /// The entries of a directory, sorted, each with "is a directory".
+    fn read_dir(&self, dir: &Path) -> Result<Vec<(PathBuf, bool)>, CoreError>;
+    /// True when something (a link included, dangling or not) is at `path`.
+    fn entry_exists(&self, path: &Path) -> bool;
+    /// Flushes a file, or a directory's entries, to disk.
+    fn sync(&self, path: &Path) -> Result<(), CoreError>;
 }
 
 /// [`FileSystem`] on the real operating system.
@@ -161,6 +178,44 @@ impl FileSystem for OsFs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(CoreError::io("remove", path, e)),
         }
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), CoreError> {
+        std::fs::rename(from, to).map_err(|e| CoreError::io("rename", from, e))
+    }
+    fn remove_dir_all(&self, path: &Path) -> Result<(), CoreError> {
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CoreError::io("remove", path, e)),
+        }
+    }
+    fn set_mode(&self, path: &Path, mode: u32) -> Result<(), CoreError> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| CoreError::io("chmod", path, e))
+    }
+    fn copy(&self, from: &Path, to: &Path, mode: u32) -> Result<u64, CoreError> {
+        atomic::copy_atomic(from, to, mode)
+    }
+    fn read_dir(&self, dir: &Path) -> Result<Vec<(PathBuf, bool)>, CoreError> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| CoreError::io("read", dir, e))? {
+            let e = e.map_err(|e| CoreError::io("read", dir, e))?;
+            let ft = e
+                .file_type()
+                .map_err(|er| CoreError::io("stat", e.path(), er))?;
+            out.push((e.path(), ft.is_dir()));
+        }
+        out.sort();
+        Ok(out)
+    }
+    fn entry_exists(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
+    }
+    fn sync(&self, path: &Path) -> Result<(), CoreError> {
+        std::fs::File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| CoreError::io("fsync", path, e))
     }
 }
 

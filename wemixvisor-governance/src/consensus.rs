@@ -85,9 +85,11 @@ impl fmt::Display for QuorumSafety {
     }
 }
 
-/// The answer to "may this node halt now, ahead of the coordinated height?".
+/// What one consensus report says about halting this node now, ahead of the
+/// coordinated height (for `governance status`; the supervisor asks
+/// [`crate::QuorumGuard`], which answers when the report cannot tell).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HaltVerdict {
+pub struct HaltCheck {
     /// True when halting now keeps the chain above quorum.
     pub safe: bool,
     /// One line explaining why.
@@ -202,28 +204,28 @@ pub struct ConsensusReport {
 
 impl ConsensusReport {
     /// The early-halt verdict this report supports.
-    pub fn halt_verdict(&self) -> HaltVerdict {
+    pub fn halt_verdict(&self) -> HaltCheck {
         if !self.istanbul_available {
-            return HaltVerdict {
+            return HaltCheck {
                 safe: false,
                 reason: "cannot tell whether halting keeps quorum: the node does not expose the istanbul namespace (add istanbul to --http.api, or set governance.quorum_guard = false)".into(),
                 quorum: None,
             };
         }
         if !self.is_validator {
-            return HaltVerdict {
+            return HaltCheck {
                 safe: true,
                 reason: "this node is not a validator: halting it does not affect quorum".into(),
                 quorum: None,
             };
         }
         match self.quorum {
-            Some(q) => HaltVerdict {
+            Some(q) => HaltCheck {
                 safe: q.safe,
                 reason: q.to_string(),
                 quorum: Some(q),
             },
-            None => HaltVerdict {
+            None => HaltCheck {
                 safe: false,
                 reason: "cannot tell whether halting keeps quorum: the validator set is unknown"
                     .into(),
@@ -498,10 +500,7 @@ impl ConsensusMonitor {
         let at = BlockTag::Number(head);
         let validators = soft(self.client.istanbul_validators(at).await, &mut warnings)?;
         let is_validator = soft(self.client.istanbul_is_validator(at).await, &mut warnings)?;
-        let window_start = head
-            .saturating_add(1)
-            .saturating_sub(self.config.window)
-            .max(1);
+        let window_start = head.saturating_sub(self.config.window.max(1) - 1).max(1);
         let range = (self.config.window != 64 && head >= 1).then_some((window_start, head));
         let status = soft(self.client.istanbul_status(range).await, &mut warnings)?;
         self.scan_extra(head, window_start, &mut warnings).await?;
@@ -517,7 +516,7 @@ impl ConsensusMonitor {
     }
 
     /// Polls and answers whether this node may halt now without breaking quorum.
-    pub async fn halt_verdict(&self) -> Result<HaltVerdict, GovernanceError> {
+    pub async fn halt_verdict(&self) -> Result<HaltCheck, GovernanceError> {
         Ok(self.poll().await?.halt_verdict())
     }
 
@@ -576,13 +575,23 @@ impl ConsensusMonitor {
             }
             s.scanned_to
         };
-        let mut from = scanned_to.map_or(window_start, |t| (t + 1).max(window_start));
-        if head >= from && head - from + 1 > self.config.max_scan_per_poll {
-            from = head + 1 - self.config.max_scan_per_poll.max(1);
-        }
+        let max_scan = self.config.max_scan_per_poll.max(1);
+        // Past u64::MAX there is nothing left to read.
+        let from = match scanned_to {
+            None => Some(window_start),
+            Some(t) => t.checked_add(1).map(|f| f.max(window_start)),
+        };
+        let from = from.map(|f| {
+            if head >= f && head - f >= max_scan {
+                head - (max_scan - 1)
+            } else {
+                f
+            }
+        });
         let mut found = Vec::new();
         let mut last = scanned_to;
-        for h in from..=head {
+        let blocks = from.map(|f| f..=head).into_iter().flatten();
+        for h in blocks {
             match self.client.istanbul_extra_info(h).await {
                 Ok(e) => {
                     let committers = e.committed_seal.map(|s| s.sealers).unwrap_or_default();
@@ -628,7 +637,7 @@ impl ConsensusMonitor {
         let sealed = status.map_or(&empty, |s| s.sealed());
         let authored = status.map_or(&empty, |s| &s.authored);
         report.window_blocks = status.map_or_else(
-            || report.head.saturating_sub(window_start) + 1,
+            || report.head.saturating_sub(window_start).saturating_add(1),
             |s| s.num_blocks,
         );
         report.activity = validators
@@ -795,6 +804,29 @@ mod tests {
             m.poll().await.unwrap();
             assert_eq!(node.count("istanbul_getWbftExtraInfo"), 10);
         }
+    }
+
+    /// A head of u64::MAX: the window and the extra-data scan stop at the
+    /// head instead of wrapping.
+    #[tokio::test]
+    async fn head_at_u64_max_does_not_wrap() {
+        let node = mock(u64::MAX, false);
+        let m = monitor(&node.url());
+        let r = tokio::time::timeout(Duration::from_secs(20), m.poll())
+            .await
+            .expect("poll at u64::MAX never ended")
+            .unwrap();
+        assert_eq!(r.head, u64::MAX);
+        assert_eq!(node.count("istanbul_getWbftExtraInfo"), 64);
+        let calls = node.calls();
+        assert!(
+            !calls
+                .iter()
+                .any(|(m, p)| m == "istanbul_getWbftExtraInfo" && p[0] == "0x0"),
+            "wrapped to block 0"
+        );
+        m.poll().await.unwrap();
+        assert_eq!(node.count("istanbul_getWbftExtraInfo"), 64);
     }
 
     #[tokio::test]

@@ -683,7 +683,7 @@ impl Ledger {
         match self.proposals.iter().next_back() {
             None => 0,
             Some((id, p)) if p.closed_block.is_none() => *id,
-            Some((id, _)) => id + 1,
+            Some((id, _)) => id.saturating_add(1),
         }
     }
 }

@@ -12,6 +12,9 @@
 //!   round changes, stalled production, as a serialisable
 //!   [`ConsensusReport`], and the quorum-safety check
 //!   ([`quorum_safety`], [`ConsensusMonitor::halt_verdict`]);
+//! - [`QuorumGuard`]: [`wemixvisor_core::HaltGuard`] from `istanbul_*`
+//!   (validator set, recent sealing, this node's address), asked before
+//!   every halt the chain has not coordinated;
 //! - [`GovTracker`]: GovNCP proposals rebuilt from events, cross-checked
 //!   with the contract's views, cached in `governance/proposals.json`;
 //! - [`ForkSchedule`]: fork heights from `admin_nodeInfo`, next fork;
@@ -27,8 +30,8 @@
 //! [`GovernanceService::tick`] every `governance.poll_interval`, offers
 //! `feed.queue` to the upgrade queue, logs `changes`, and shows
 //! [`GovernanceService::status`] in `status`. Before an early,
-//! non-coordinated halt the upgrade pipeline asks
-//! [`ConsensusMonitor::halt_verdict`]. GovNCP never carries a binary
+//! non-coordinated halt the supervisor asks its [`QuorumGuard`] (built by
+//! [`halt_guard_from_settings`]), which reads the chain afresh each time. GovNCP never carries a binary
 //! upgrade: its proposals are reported, not queued. Nothing here writes
 //! outside `governance/proposals.json`, and that file is a cache: deleting
 //! it only costs a rescan.
@@ -44,6 +47,7 @@ mod error;
 pub mod feed;
 pub mod forks;
 pub mod govncp;
+pub mod guard;
 pub mod istanbul;
 pub mod manifest;
 mod service;
@@ -59,7 +63,7 @@ pub use client::{
 };
 pub use consensus::{
     bft_quorum, quorum_safety, tolerated_faults, ConsensusChange, ConsensusMonitor,
-    ConsensusReport, HaltVerdict, MonitorConfig, QuorumSafety,
+    ConsensusReport, HaltCheck, MonitorConfig, QuorumSafety,
 };
 pub use error::GovernanceError;
 pub use feed::{
@@ -68,6 +72,7 @@ pub use feed::{
 };
 pub use forks::{Fork, ForkSchedule, ForkStatus, NextFork};
 pub use govncp::{GovernanceChange, Proposal, ProposalKind, ProposalState, GOV_NCP_ADDRESS};
+pub use guard::{halt_guard_from_settings, ConsensusReader, GuardSettings, QuorumGuard};
 pub use istanbul::{CommitSigners, IstanbulStatus, WbftExtraInfo};
 pub use manifest::ManifestSource;
 pub use service::{GovernanceService, GovernanceStatus, TickOutcome};

@@ -364,7 +364,9 @@ impl GovTracker {
                 self.cache.scanned = None;
             }
         }
-        Ok(Some(keep.map_or(self.config.start_block, |b| b.number + 1)))
+        Ok(Some(keep.map_or(self.config.start_block, |b| {
+            b.number.saturating_add(1)
+        })))
     }
 
     /// Reads the logs of the blocks after the last scan up to `head`.
@@ -373,10 +375,15 @@ impl GovTracker {
         head: u64,
         head_hash: B256,
     ) -> Result<(Option<u64>, u64), GovernanceError> {
-        let from = self
-            .cache
-            .scanned
-            .map_or(self.config.start_block, |b| b.number + 1);
+        // Block numbers are u64 end to end: at u64::MAX there is no next
+        // block, so nothing is left to scan (and nothing may wrap to 0).
+        let from = match self.cache.scanned {
+            None => self.config.start_block,
+            Some(b) => match b.number.checked_add(1) {
+                Some(next) => next,
+                None => return Ok((None, 0)),
+            },
+        };
         if from > head {
             return Ok((None, 0));
         }
@@ -422,6 +429,8 @@ impl GovTracker {
                     number: head,
                     hash: head_hash,
                 });
+                // `end + 1` would wrap at u64::MAX.
+                break;
             } else if chunks % SAVE_EVERY_CHUNKS == 0 {
                 if let Some(h) = self.client.block_header(BlockTag::Number(end)).await? {
                     self.cache.scanned = Some(BlockRef {
@@ -431,7 +440,8 @@ impl GovTracker {
                     self.save()?;
                 }
             }
-            start = end + 1;
+            // end < head here, so this cannot overflow.
+            start = end.saturating_add(1);
         }
         Ok((Some(from), requests))
     }
@@ -676,7 +686,7 @@ mod tests {
                         return Ok(Value::Null);
                     }
                     Ok(json!({"number": format!("{n:#x}"), "hash": hash(c.salt, n),
-                        "parentHash": hash(c.salt, n.saturating_sub(1)), "timestamp": format!("{:#x}", 1000 + n)}))
+                        "parentHash": hash(c.salt, n.saturating_sub(1)), "timestamp": format!("{:#x}", n.saturating_add(1000))}))
                 }
                 "eth_getCode" => Ok(json!("0x6080")),
                 "eth_getLogs" => {
@@ -684,7 +694,7 @@ mod tests {
                         num(&p[0]["fromBlock"]).unwrap(),
                         num(&p[0]["toBlock"]).unwrap(),
                     );
-                    if to - from + 1 > c.max_range {
+                    if to.saturating_sub(from) >= c.max_range {
                         return Err((-32005, "query returned more than 10000 results".into()));
                     }
                     Ok(Value::Array(
@@ -731,8 +741,8 @@ mod tests {
                 proposalType: U256::from(1),
                 ncp: B,
                 proposer: A,
-                time: U256::from(1000 + block),
-                endtime: U256::from(1000 + block + 604_800),
+                time: U256::from(block) + U256::from(1000),
+                endtime: U256::from(block) + U256::from(1000 + 604_800),
             },
             block,
             salt,
@@ -820,6 +830,40 @@ mod tests {
         // The cached snapshot is what `governance proposals` shows offline.
         let home = Home::new(dir.path());
         assert_eq!(GovTracker::cached(&home).unwrap().unwrap(), out3.snapshot);
+    }
+
+    /// A chain head of u64::MAX: the scan ends at the head instead of
+    /// wrapping to block 0 and asking `eth_getLogs` forever.
+    #[tokio::test]
+    async fn head_at_u64_max_ends_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("governance/proposals.json");
+        let chain = Arc::new(Mutex::new(FakeChain {
+            head: u64::MAX,
+            max_range: 1000,
+            ncps: vec![A],
+            ..FakeChain::default()
+        }));
+        let rpc = node(chain.clone());
+        let mut cfg = TrackerConfig::new(GOV_NCP_ADDRESS);
+        cfg.start_block = u64::MAX - 20;
+        cfg.max_range = 10;
+        let mut t = GovTracker::open_at(client(&rpc.url()), path, cfg);
+        let out = tokio::time::timeout(Duration::from_secs(20), t.sync())
+            .await
+            .expect("sync at u64::MAX never ended")
+            .unwrap();
+        assert_eq!(out.scanned_to, u64::MAX);
+        assert_eq!(t.scanned_to(), Some(u64::MAX));
+        // 21 blocks in ranges of 10: three requests, the last one [MAX, MAX].
+        assert_eq!(rpc.count("eth_getLogs"), 3, "{:?}", rpc.calls());
+        // Nothing after the last block: a second sync asks for no logs.
+        let out = tokio::time::timeout(Duration::from_secs(20), t.sync())
+            .await
+            .expect("second sync at u64::MAX never ended")
+            .unwrap();
+        assert_eq!((out.scanned_from, out.log_requests), (None, 0));
+        assert_eq!(rpc.count("eth_getLogs"), 3);
     }
 
     #[tokio::test]

@@ -258,9 +258,9 @@ pub fn install_local<F: FileSystem>(
     let staging = store.staging(name)?;
     let tree = staging.path().join("tree");
     let bin_dir = tree.join("bin");
-    wemixvisor_core::atomic::create_dir_private(&bin_dir)?;
+    store.fs().create_dir_all(&bin_dir)?;
     let bin = bin_dir.join(store.daemon_name());
-    wemixvisor_core::atomic::copy_atomic(path, &bin, 0o755)?;
+    store.fs().copy(path, &bin, 0o755)?;
     let sha = file_sha256(&bin)?;
     if let Some(c) = checksum {
         if c.hex != sha {

@@ -1,4 +1,3 @@
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -50,6 +49,15 @@ impl StagingDir {
     }
 }
 
+impl StagingDir {
+    /// Gives up the guard: the directory stays, and its path is returned.
+    fn keep(self) -> PathBuf {
+        let path = self.path.clone();
+        std::mem::forget(self);
+        path
+    }
+}
+
 impl Drop for StagingDir {
     fn drop(&mut self) {
         if self.path.exists() {
@@ -79,6 +87,11 @@ impl<F: FileSystem> BinaryStore<F> {
     /// The home.
     pub fn home(&self) -> &Home {
         &self.home
+    }
+
+    /// The file system it works through.
+    pub fn fs(&self) -> &F {
+        &self.fs
     }
 
     /// The binary's file name.
@@ -257,29 +270,29 @@ impl<F: FileSystem> BinaryStore<F> {
             .home
             .upgrades_dir()
             .join(format!("{STAGING_PREFIX}{name}-{}-{n}", std::process::id()));
-        atomic::create_dir_private(&self.home.upgrades_dir())?;
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| UpgradeError::io("remove", &dir, e))?;
-        }
-        atomic::create_dir_private(&dir)?;
+        self.fs.create_dir_all(&self.home.upgrades_dir())?;
+        self.fs.remove_dir_all(&dir)?;
+        self.fs.create_dir_all(&dir)?;
         Ok(StagingDir { path: dir })
     }
 
     /// Removes staging directories left by processes that no longer run.
     pub fn clean_stale_staging(&self) {
-        let Ok(entries) = std::fs::read_dir(self.home.upgrades_dir()) else {
+        let Ok(entries) = self.fs.read_dir(&self.home.upgrades_dir()) else {
             return;
         };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
+        for (path, _) in entries {
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
             let Some(rest) = name.strip_prefix(STAGING_PREFIX) else {
                 continue;
             };
             let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
             if pid.is_some_and(|p| p != std::process::id() && !wemixvisor_core::lock::pid_alive(p))
             {
-                tracing::debug!(dir = %e.path().display(), "removing a stale staging directory");
-                let _ = std::fs::remove_dir_all(e.path());
+                tracing::debug!(dir = %path.display(), "removing a stale staging directory");
+                let _ = self.fs.remove_dir_all(&path);
             }
         }
     }
@@ -301,66 +314,71 @@ impl<F: FileSystem> BinaryStore<F> {
             });
         }
         let bin = tree.join("bin").join(&self.daemon_name);
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| UpgradeError::io("chmod", &bin, e))?;
+        self.fs.set_mode(&bin, 0o755)?;
         let marker_path = tree.join(SOURCE_MARKER);
-        atomic::write_json_atomic(&marker_path, marker, atomic::SECRET_MODE)?;
+        let body = serde_json::to_vec_pretty(marker)
+            .map_err(|e| CoreError::io("encode", &marker_path, std::io::Error::other(e)))?;
+        self.fs
+            .write_atomic(&marker_path, &body, atomic::SECRET_MODE)?;
         // Keep the plan recorded beside an earlier copy, if any.
         let target = self.home.upgrade_dir(name);
         let old_info = target.join("upgrade-info.json");
         let new_info = tree.join("upgrade-info.json");
-        if old_info.is_file() && !new_info.exists() {
-            let _ = atomic::copy_atomic(&old_info, &new_info, atomic::SECRET_MODE);
+        if self.fs.exists(&old_info) && !self.fs.exists(&new_info) {
+            self.fs.copy(&old_info, &new_info, atomic::SECRET_MODE)?;
         }
-        sync_tree(tree)?;
+        self.sync_tree(tree)?;
+        // The transaction: old copy aside (into the staging dir), new tree
+        // into place; on failure the old copy goes back. Nothing before
+        // this point touched `upgrades/<name>`.
         let aside = staging.path().join("previous");
-        let had_old = match std::fs::symlink_metadata(&target) {
-            Ok(_) => {
-                std::fs::rename(&target, &aside)
-                    .map_err(|e| UpgradeError::io("move aside", &target, e))?;
-                true
-            }
-            Err(_) => false,
-        };
-        if let Err(e) = std::fs::rename(tree, &target) {
-            if had_old {
-                let _ = std::fs::rename(&aside, &target);
-            }
-            return Err(UpgradeError::io("move into place", &target, e));
+        let had_old = self.fs.entry_exists(&target);
+        if had_old {
+            self.fs.rename(&target, &aside)?;
         }
-        atomic::fsync_dir(&self.home.upgrades_dir())?;
+        if let Err(e) = self.fs.rename(tree, &target) {
+            if had_old {
+                if let Err(back) = self.fs.rename(&aside, &target) {
+                    // Never delete the only copy with the staging dir.
+                    let kept = staging.keep();
+                    return Err(UpgradeError::io(
+                        "restore",
+                        &target,
+                        std::io::Error::other(format!(
+                            "{back}; after: {e}; the previous copy is kept at '{}'",
+                            kept.join("previous").display()
+                        )),
+                    ));
+                }
+            }
+            return Err(e.into());
+        }
         drop(staging);
+        self.fs.sync(&self.home.upgrades_dir())?;
         Ok(self.upgrade_bin(name))
     }
-}
 
-/// Fsyncs every file and directory of a tree, so a rename of its root
-/// publishes complete content.
-fn sync_tree(root: &Path) -> Result<(), UpgradeError> {
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| UpgradeError::io("read", &dir, e))?;
-        for e in entries {
-            let e = e.map_err(|e| UpgradeError::io("read", &dir, e))?;
-            let ft = e
-                .file_type()
-                .map_err(|er| UpgradeError::io("stat", e.path(), er))?;
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() {
-                std::fs::File::open(e.path())
-                    .and_then(|f| f.sync_all())
-                    .map_err(|er| UpgradeError::io("fsync", e.path(), er))?;
+    /// Fsyncs every file and directory of a tree, through [`FileSystem`].
+    fn sync_tree(&self, root: &Path) -> Result<(), UpgradeError> {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for (path, is_dir) in self.fs.read_dir(&dir)? {
+                if is_dir {
+                    stack.push(path);
+                } else if self.fs.exists(&path) {
+                    self.fs.sync(&path)?;
+                }
             }
+            self.fs.sync(&dir)?;
         }
-        atomic::fsync_dir(&dir)?;
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use wemixvisor_core::OsFs;
 
     pub(crate) fn install(dir: &Path) {
