@@ -78,8 +78,8 @@ pub use create::{CreateReport, CreateRequest, STORED_FILE_MODE};
 pub use error::BackupError;
 pub use id::{is_snapshot_id, validate_name, SnapshotKind, MAX_NAME_LEN};
 pub use manifest::{
-    DirEntry, FileEntry, Manifest, SymlinkEntry, Totals, Verification, DATA_DIR, FORMAT_VERSION,
-    MANIFEST_FILE, VERIFIED_FILE,
+    segment_path, DirEntry, FileEntry, Manifest, Segment, SymlinkEntry, Totals, Verification,
+    DATA_DIR, FORMAT_VERSION, MANIFEST_FILE, MIN_FORMAT_VERSION, SEGMENTS_DIR, VERIFIED_FILE,
 };
 pub use options::{parse_max_age, BackupOptions, Filter, DEFAULT_EXCLUDE, DEFAULT_KEEP_AUTO};
 pub use progress::{CancelFlag, NoProgress, Phase, Progress};
