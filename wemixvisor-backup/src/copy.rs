@@ -548,6 +548,59 @@ mod tests {
     }
 
     #[test]
+    fn clone_is_used_where_supported_and_given_up_once_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let data: Vec<u8> = (0..100_000).map(|i| (i % 241) as u8).collect();
+        fs::write(&src, &data).unwrap();
+        let cancel = CancelFlag::new();
+        let c = Copier {
+            progress: &NoProgress,
+            cancel: &cancel,
+            try_clone: AtomicBool::new(true),
+            fsync_each: false,
+            kernel_copy: AtomicBool::new(true),
+        };
+        let dst = dir.path().join("dst");
+        match c.clone_file(&src, &dst, 0o400, None).unwrap() {
+            // A filesystem that clones (XFS, btrfs): hashed from the clone.
+            Some(CopyOutcome::Copied(out)) => {
+                assert!(out.cloned);
+                assert_eq!(to_hex(&out.sha256), to_hex(&Sha256::digest(&data)));
+                assert_eq!(fs::read(&dst).unwrap(), data);
+                assert!(c.try_clone.load(Ordering::Relaxed));
+            }
+            Some(CopyOutcome::Vanished) => panic!("the source is there"),
+            // ext4, tmpfs: refused once, never tried again, nothing left.
+            None => {
+                assert!(!c.try_clone.load(Ordering::Relaxed));
+                assert!(!dst.exists());
+                assert!(c.clone_file(&src, &dst, 0o400, None).unwrap().is_none());
+                // The copy falls back to the kernel copy, still hashing.
+                let CopyOutcome::Copied(out) = c.copy(&src, &dst, 0o400, None).unwrap() else {
+                    panic!("vanished")
+                };
+                assert!(!out.cloned);
+                assert_eq!(to_hex(&out.sha256), to_hex(&Sha256::digest(&data)));
+                assert_eq!(fs::read(&dst).unwrap(), data);
+            }
+        }
+        // A tail from an offset, by kernel copy and by read and write.
+        for kernel in [true, false] {
+            c.kernel_copy.store(kernel, Ordering::Relaxed);
+            let tail = dir.path().join(format!("tail-{kernel}"));
+            let (n, sha) = c.copy_tail(&src, 40_000, &tail, 0o400).unwrap().unwrap();
+            assert_eq!(n, 60_000);
+            assert_eq!(to_hex(&sha), to_hex(&Sha256::digest(&data[40_000..])));
+            assert_eq!(fs::read(&tail).unwrap(), &data[40_000..]);
+        }
+        assert!(c
+            .copy_tail(&src, 200_000, &dir.path().join("t"), 0o400)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
     fn hex() {
         assert_eq!(to_hex(&[0x00, 0xab, 0x7f]), "00ab7f");
     }

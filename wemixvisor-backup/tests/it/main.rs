@@ -9,6 +9,7 @@ mod prop;
 mod prune;
 mod restore;
 mod roundtrip;
+mod segments;
 mod verify;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
