@@ -172,12 +172,19 @@ impl Backups {
             .begin(Phase::Archive, manifest.totals.bytes, manifest.totals.files);
         let files = (|| {
             for e in &manifest.files {
-                let p = snap_dir.join("data").join(&e.path);
-                let f = File::open(&p).map_err(|err| BackupError::io("open", &p, err))?;
-                let len = f
-                    .metadata()
-                    .map_err(|err| BackupError::io("stat", &p, err))?
-                    .len();
+                // A segmented file is written whole: its segments end to end.
+                let mut f: Box<dyn io::Read> = Box::new(io::empty());
+                let mut len = 0;
+                let n = e.parts().len();
+                for i in 0..n {
+                    let p = crate::manifest::segment_path(snap_dir, &e.path, i);
+                    let seg = File::open(&p).map_err(|err| BackupError::io("open", &p, err))?;
+                    len += seg
+                        .metadata()
+                        .map_err(|err| BackupError::io("stat", &p, err))?
+                        .len();
+                    f = Box::new(f.chain(seg));
+                }
                 if len != e.size {
                     return Err(BackupError::Damaged {
                         id: id.to_string(),

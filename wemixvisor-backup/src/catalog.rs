@@ -208,6 +208,7 @@ impl Backups {
             .map(|f| {
                 let _ = f.manifest();
                 exclusive_disk_bytes(&f.data_dir())
+                    + exclusive_disk_bytes(&f.dir.join(crate::manifest::SEGMENTS_DIR))
             })
             .collect();
         Ok(found

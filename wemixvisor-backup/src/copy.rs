@@ -32,6 +32,8 @@ pub(crate) struct Copier<'a> {
     pub try_clone: AtomicBool,
     /// Fsync each file as it is written (where `syncfs` is not available).
     pub fsync_each: bool,
+    /// Still worth trying `copy_file_range` (cleared when the kernel refuses).
+    pub kernel_copy: AtomicBool,
 }
 
 /// What a copy produced.
@@ -66,36 +68,8 @@ impl Copier<'_> {
         mtime: Option<FileTime>,
     ) -> Result<CopyOutcome, BackupError> {
         self.check_cancel()?;
-        if self.try_clone.load(Ordering::Relaxed) {
-            match reflink_copy::reflink(src, dst) {
-                Ok(()) => {
-                    let guard = RemoveOnDrop(Some(dst));
-                    let f = OpenOptions::new()
-                        .read(true)
-                        .write(true)
-                        .open(dst)
-                        .map_err(|e| BackupError::io("open the clone", dst, e))?;
-                    let (size, sha256) = self.pump(&f, None::<&File>, src, dst)?;
-                    self.finish_file(&f, dst, mode, mtime)?;
-                    guard.disarm();
-                    return Ok(CopyOutcome::Copied(Copied {
-                        size,
-                        sha256,
-                        cloned: true,
-                    }));
-                }
-                Err(e) if e.kind() == ErrorKind::NotFound && !src.exists() => {
-                    return Ok(CopyOutcome::Vanished)
-                }
-                Err(e) => {
-                    // The clone attempt removes what it created. Unsupported:
-                    // stop trying. Anything else: fall back to a plain copy,
-                    // which reports a real error (permissions, space) itself.
-                    if clone_unsupported(&e) {
-                        self.try_clone.store(false, Ordering::Relaxed);
-                    }
-                }
-            }
+        if let Some(out) = self.clone_file(src, dst, mode, mtime)? {
+            return Ok(out);
         }
         let src_f = match File::open(src) {
             Ok(f) => f,
@@ -110,7 +84,7 @@ impl Copier<'_> {
             .open(dst)
             .map_err(|e| BackupError::io("create", dst, e))?;
         let guard = RemoveOnDrop(Some(dst));
-        let (size, sha256) = self.pump(&src_f, Some(&dst_f), src, dst)?;
+        let (size, sha256) = self.pump_into(&src_f, 0, &dst_f, src, dst)?;
         self.finish_file(&dst_f, dst, mode, mtime)?;
         guard.disarm();
         Ok(CopyOutcome::Copied(Copied {
@@ -118,6 +92,211 @@ impl Copier<'_> {
             sha256,
             cloned: false,
         }))
+    }
+
+    /// Clones `src` to the new file `dst` where the filesystem supports it
+    /// (reflink), hashes the clone, and sets `mode` and `mtime`. `Ok(None)`
+    /// when no clone was made (unsupported: later calls stop trying).
+    pub fn clone_file(
+        &self,
+        src: &Path,
+        dst: &Path,
+        mode: u32,
+        mtime: Option<FileTime>,
+    ) -> Result<Option<CopyOutcome>, BackupError> {
+        if !self.try_clone.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        match reflink_copy::reflink(src, dst) {
+            Ok(()) => {
+                let guard = RemoveOnDrop(Some(dst));
+                let f = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(dst)
+                    .map_err(|e| BackupError::io("open the clone", dst, e))?;
+                let (size, sha256) = self.pump(&f, None::<&File>, src, dst)?;
+                self.finish_file(&f, dst, mode, mtime)?;
+                guard.disarm();
+                Ok(Some(CopyOutcome::Copied(Copied {
+                    size,
+                    sha256,
+                    cloned: true,
+                })))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound && !src.exists() => {
+                Ok(Some(CopyOutcome::Vanished))
+            }
+            Err(e) => {
+                // The clone attempt removes what it created. Unsupported:
+                // stop trying. Anything else: the caller falls back to a
+                // plain copy, which reports a real error (permissions, space).
+                if clone_unsupported(&e) {
+                    self.try_clone.store(false, Ordering::Relaxed);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Copies the bytes of `src` from `offset` on into the new file `dst`,
+    /// hashing them. `Ok(None)` when `src` is gone or now shorter than
+    /// `offset`. Sets `mode` (the mtime is not meaningful for a segment).
+    pub fn copy_tail(
+        &self,
+        src: &Path,
+        offset: u64,
+        dst: &Path,
+        mode: u32,
+    ) -> Result<Option<(u64, [u8; 32])>, BackupError> {
+        self.check_cancel()?;
+        let src_f = match File::open(src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(BackupError::io("open", src, e)),
+        };
+        let len = src_f
+            .metadata()
+            .map_err(|e| BackupError::io("stat", src, e))?
+            .len();
+        if len < offset {
+            return Ok(None);
+        }
+        let dst_f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dst)
+            .map_err(|e| BackupError::io("create", dst, e))?;
+        let guard = RemoveOnDrop(Some(dst));
+        let out = self.pump_into(&src_f, offset, &dst_f, src, dst)?;
+        self.finish_file(&dst_f, dst, mode, None)?;
+        guard.disarm();
+        Ok(Some(out))
+    }
+
+    /// Appends the whole of `src` to `dst` (at its current end), hashing
+    /// what was appended. `Ok(None)` when `src` is missing.
+    pub fn append(
+        &self,
+        src: &Path,
+        dst: &File,
+        dst_path: &Path,
+    ) -> Result<Option<(u64, [u8; 32])>, BackupError> {
+        self.check_cancel()?;
+        let src_f = match File::open(src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(BackupError::io("open", src, e)),
+        };
+        advise_sequential(&src_f);
+        self.pump_into(&src_f, 0, dst, src, dst_path).map(Some)
+    }
+
+    /// Sets mode and mtime on a file assembled with [`Copier::append`], and
+    /// fsyncs it where each file must be.
+    pub fn finish(
+        &self,
+        f: &File,
+        path: &Path,
+        mode: u32,
+        mtime: Option<FileTime>,
+    ) -> Result<(), BackupError> {
+        self.finish_file(f, path, mode, mtime)
+    }
+
+    /// Copies `src` from `offset` to its end onto `dst` at its current
+    /// position, in the kernel (`copy_file_range`) where it can, hashing the
+    /// copied range from the page cache; read and write otherwise.
+    fn pump_into(
+        &self,
+        src: &File,
+        offset: u64,
+        dst: &File,
+        src_path: &Path,
+        dst_path: &Path,
+    ) -> Result<(u64, [u8; 32]), BackupError> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.kernel_copy.load(Ordering::Relaxed) {
+            match self.pump_kernel(src, offset, dst, src_path, dst_path)? {
+                Some(out) => return Ok(out),
+                None => self.kernel_copy.store(false, Ordering::Relaxed),
+            }
+        }
+        let mut s = src;
+        std::io::Seek::seek(&mut s, std::io::SeekFrom::Start(offset))
+            .map_err(|e| BackupError::io("seek", src_path, e))?;
+        self.pump(src, Some(dst), src_path, dst_path)
+    }
+
+    /// `copy_file_range` loop; `Ok(None)` when the kernel refuses before
+    /// anything was copied (then the caller falls back to read and write).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn pump_kernel(
+        &self,
+        src: &File,
+        offset: u64,
+        dst: &File,
+        src_path: &Path,
+        dst_path: &Path,
+    ) -> Result<Option<(u64, [u8; 32])>, BackupError> {
+        use nix::errno::Errno;
+        use std::os::unix::fs::FileExt;
+        BUF.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.len() != CHUNK {
+                buf.resize(CHUNK, 0);
+            }
+            let mut hasher = Sha256::new();
+            let mut total = 0u64;
+            let mut off_in = i64::try_from(offset).map_err(|_| {
+                BackupError::io("seek", src_path, std::io::Error::other("offset too large"))
+            })?;
+            loop {
+                self.check_cancel()?;
+                let start = off_in;
+                let n = match nix::fcntl::copy_file_range(src, Some(&mut off_in), dst, None, CHUNK)
+                {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(Errno::EINTR) => continue,
+                    Err(Errno::EXDEV | Errno::ENOSYS | Errno::EINVAL | Errno::EOPNOTSUPP)
+                        if total == 0 =>
+                    {
+                        return Ok(None)
+                    }
+                    Err(e) => return Err(BackupError::io("copy", src_path, e.into())),
+                };
+                // Hash what was just copied, from the source's page cache.
+                let mut done = 0usize;
+                while done < n {
+                    let pos = u64::try_from(start).unwrap_or(0) + done as u64;
+                    let want = n - done;
+                    match src.read_at(&mut buf[..want], pos) {
+                        Ok(0) => {
+                            return Err(BackupError::io(
+                                "read",
+                                src_path,
+                                std::io::Error::new(
+                                    ErrorKind::UnexpectedEof,
+                                    "the file shrank while it was copied",
+                                ),
+                            ))
+                        }
+                        Ok(k) => {
+                            hasher.update(&buf[..k]);
+                            done += k;
+                        }
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(e) => return Err(BackupError::io("read", src_path, e)),
+                    }
+                }
+                total += n as u64;
+                self.progress.advance(n as u64);
+            }
+            let _ = dst_path;
+            Ok(Some((total, hasher.finalize().into())))
+        })
     }
 
     fn finish_file(
@@ -320,6 +499,7 @@ mod tests {
             cancel: &cancel,
             try_clone: AtomicBool::new(true),
             fsync_each: true,
+            kernel_copy: AtomicBool::new(true),
         };
         let dst = dir.path().join("dst");
         let t = FileTime::from_unix_time(1_700_000_000, 5);
@@ -365,6 +545,59 @@ mod tests {
         assert!(matches!(full, BackupError::DiskFull { .. }), "{full}");
         let core: wemixvisor_core::CoreError = full.into();
         assert!(core.to_string().contains("backup prune"), "{core}");
+    }
+
+    #[test]
+    fn clone_is_used_where_supported_and_given_up_once_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let data: Vec<u8> = (0..100_000).map(|i| (i % 241) as u8).collect();
+        fs::write(&src, &data).unwrap();
+        let cancel = CancelFlag::new();
+        let c = Copier {
+            progress: &NoProgress,
+            cancel: &cancel,
+            try_clone: AtomicBool::new(true),
+            fsync_each: false,
+            kernel_copy: AtomicBool::new(true),
+        };
+        let dst = dir.path().join("dst");
+        match c.clone_file(&src, &dst, 0o400, None).unwrap() {
+            // A filesystem that clones (XFS, btrfs): hashed from the clone.
+            Some(CopyOutcome::Copied(out)) => {
+                assert!(out.cloned);
+                assert_eq!(to_hex(&out.sha256), to_hex(&Sha256::digest(&data)));
+                assert_eq!(fs::read(&dst).unwrap(), data);
+                assert!(c.try_clone.load(Ordering::Relaxed));
+            }
+            Some(CopyOutcome::Vanished) => panic!("the source is there"),
+            // ext4, tmpfs: refused once, never tried again, nothing left.
+            None => {
+                assert!(!c.try_clone.load(Ordering::Relaxed));
+                assert!(!dst.exists());
+                assert!(c.clone_file(&src, &dst, 0o400, None).unwrap().is_none());
+                // The copy falls back to the kernel copy, still hashing.
+                let CopyOutcome::Copied(out) = c.copy(&src, &dst, 0o400, None).unwrap() else {
+                    panic!("vanished")
+                };
+                assert!(!out.cloned);
+                assert_eq!(to_hex(&out.sha256), to_hex(&Sha256::digest(&data)));
+                assert_eq!(fs::read(&dst).unwrap(), data);
+            }
+        }
+        // A tail from an offset, by kernel copy and by read and write.
+        for kernel in [true, false] {
+            c.kernel_copy.store(kernel, Ordering::Relaxed);
+            let tail = dir.path().join(format!("tail-{kernel}"));
+            let (n, sha) = c.copy_tail(&src, 40_000, &tail, 0o400).unwrap().unwrap();
+            assert_eq!(n, 60_000);
+            assert_eq!(to_hex(&sha), to_hex(&Sha256::digest(&data[40_000..])));
+            assert_eq!(fs::read(&tail).unwrap(), &data[40_000..]);
+        }
+        assert!(c
+            .copy_tail(&src, 200_000, &dir.path().join("t"), 0o400)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -21,7 +21,8 @@ use crate::catalog::{Found, DELETING_PREFIX};
 use crate::copy::{ensure_space, make_durable, to_hex, Copier, CopyOutcome, FSYNC_EACH_FILE};
 use crate::id::{id_time, make_id, now_utc, rfc3339, validate_name, SnapshotKind};
 use crate::manifest::{
-    DirEntry, FileEntry, Manifest, SymlinkEntry, Totals, DATA_DIR, FORMAT_VERSION, MANIFEST_FILE,
+    segment_path, DirEntry, FileEntry, Manifest, Segment, SymlinkEntry, Totals, DATA_DIR,
+    FORMAT_VERSION, MANIFEST_FILE,
 };
 use crate::options::Filter;
 use crate::progress::Phase;
@@ -313,7 +314,13 @@ fn unix_ns(secs: i64, nsec: u32) -> i128 {
 
 /// How one file gets into the snapshot.
 enum Plan<'a> {
-    Link { from: PathBuf, entry: &'a FileEntry },
+    /// Unchanged since the parent: hard-link the parent's stored segments.
+    Link { entry: &'a FileEntry },
+    /// Append-only and grown: the parent's segments plus the new tail.
+    Tail { entry: &'a FileEntry },
+    /// An immutable table of a stopped node: hard-link the live file.
+    ShareLive,
+    /// Everything else: copy (or clone) from the live data.
     Copy,
 }
 
@@ -321,7 +328,33 @@ enum Plan<'a> {
 enum Done {
     Linked(FileEntry),
     Copied { entry: FileEntry, cloned: bool },
+    Tail { entry: FileEntry, tail: u64 },
+    SharedLive(FileEntry),
     Vanished(String),
+}
+
+/// Most segments a file is kept in; a file that would need more is copied
+/// whole again (which starts a new chain).
+pub(crate) const MAX_SEGMENTS: usize = 16;
+
+/// Bytes compared at each end of the parent's content before a grown
+/// append-only file is stored as the parent's segments plus a tail.
+const BOUNDARY_CHECK: u64 = 64 << 10;
+
+/// Immutable by contract: LevelDB and Pebble tables are written once, then
+/// only read and eventually deleted by compaction, never rewritten.
+pub(crate) fn is_immutable_table(rel: &str) -> bool {
+    rel.ends_with(".ldb") || rel.ends_with(".sst")
+}
+
+/// Append-only by contract: freezer (ancient store) data and index files,
+/// where only the head file of each table grows (geth may cut its end off
+/// when it repairs the freezer on start).
+pub(crate) fn is_append_only(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    [".cdat", ".rdat", ".cidx", ".ridx"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 impl Backups {
@@ -366,35 +399,63 @@ impl Backups {
         let scan = scan_live(&live, &self.filter)?;
         let parent = pick_parent(&found, &out);
 
-        // Plan: link what the parent already holds unchanged, copy the rest.
+        // Immutable tables may be shared with the live data only while the
+        // node is stopped (a running node could be writing a new table).
+        let share_live =
+            self.opts.share_live_tables && node_pid.is_none() && same_device(&live, &out);
+        // Plan: link what the parent already holds unchanged, store the
+        // tails of grown append-only files, share live tables, copy the rest.
         let plans: Vec<Plan<'_>> = scan
             .files
             .iter()
-            .map(|f| match &parent {
-                Some(p) => match p.by_path.get(f.rel.as_str()) {
-                    Some(e)
+            .map(|f| {
+                if let Some(p) = &parent {
+                    if let Some(e) = p.by_path.get(f.rel.as_str()) {
                         if e.size == f.size
                             && e.mtime == f.mtime
                             && e.mtime_nsec == f.mtime_nsec
-                            && unix_ns(e.mtime, e.mtime_nsec) < p.racy_from_ns =>
-                    {
-                        Plan::Link {
-                            from: p.found.data_dir().join(&e.path),
-                            entry: e,
+                            && unix_ns(e.mtime, e.mtime_nsec) < p.racy_from_ns
+                        {
+                            return Plan::Link { entry: e };
+                        }
+                        if is_append_only(&f.rel)
+                            && f.size > e.size
+                            && e.size > 0
+                            && !e.shared_with_live
+                            && e.parts().len() < MAX_SEGMENTS
+                        {
+                            return Plan::Tail { entry: e };
                         }
                     }
-                    _ => Plan::Copy,
-                },
-                None => Plan::Copy,
+                }
+                if share_live && is_immutable_table(&f.rel) {
+                    Plan::ShareLive
+                } else {
+                    Plan::Copy
+                }
             })
             .collect();
+        let copy_bytes_of = |f: &LiveFile, p: &Plan<'_>| match p {
+            Plan::Link { .. } => 0,
+            Plan::Tail { entry } => f.size - entry.size,
+            Plan::ShareLive | Plan::Copy => f.size,
+        };
         let (copy_files, copy_bytes) = scan
             .files
             .iter()
             .zip(&plans)
-            .filter(|(_, p)| matches!(p, Plan::Copy))
-            .fold((0u64, 0u64), |(n, b), (f, _)| (n + 1, b + f.size));
-        ensure_space(&out, copy_bytes)?;
+            .filter(|(_, p)| !matches!(p, Plan::Link { .. }))
+            .fold((0u64, 0u64), |(n, b), (f, p)| {
+                (n + 1, b + copy_bytes_of(f, p))
+            });
+        let space_bytes: u64 = scan
+            .files
+            .iter()
+            .zip(&plans)
+            .filter(|(_, p)| !matches!(p, Plan::ShareLive))
+            .map(|(f, p)| copy_bytes_of(f, p))
+            .sum();
+        ensure_space(&out, space_bytes)?;
 
         for d in &scan.dirs {
             mkdir_private(&out.join(&d.path))?;
@@ -405,49 +466,108 @@ impl Backups {
             cancel: &self.cancel,
             try_clone: AtomicBool::new(true),
             fsync_each: self.opts.fsync && FSYNC_EACH_FILE,
+            kernel_copy: AtomicBool::new(true),
         };
         let fallbacks = AtomicU64::new(0);
         let first_fallback: Mutex<Option<String>> = Mutex::new(None);
         self.progress.begin(Phase::Snapshot, copy_bytes, copy_files);
         let pool = self.pool()?;
+        let parent_dir = parent
+            .as_ref()
+            .map(|p| p.found.dir.clone())
+            .unwrap_or_default();
         let results: Result<Vec<Done>, BackupError> = pool.install(|| {
             scan.files
                 .par_iter()
                 .zip(plans.par_iter())
                 .map(|(f, plan)| {
                     let dst = out.join(&f.rel);
-                    if let Plan::Link { from, entry } = plan {
-                        match link_from_parent(from, &dst, entry.size) {
-                            Ok(()) => {
-                                return Ok(Done::Linked(FileEntry {
-                                    path: f.rel.clone(),
-                                    size: f.size,
-                                    mode: f.mode,
-                                    mtime: f.mtime,
-                                    mtime_nsec: f.mtime_nsec,
-                                    sha256: entry.sha256.clone(),
-                                }))
-                            }
-                            Err(why) => {
-                                fallbacks.fetch_add(1, Ordering::Relaxed);
-                                if let Ok(mut g) = first_fallback.lock() {
-                                    g.get_or_insert(why);
+                    let src = live.join(&f.rel);
+                    let fallback = |why: String| {
+                        fallbacks.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut g) = first_fallback.lock() {
+                            g.get_or_insert(why);
+                        }
+                    };
+                    match plan {
+                        Plan::Link { entry } => {
+                            match link_segments(&parent_dir, &snap_dir, entry, entry.parts().len())
+                            {
+                                Ok(()) => {
+                                    return Ok(Done::Linked(FileEntry {
+                                        path: f.rel.clone(),
+                                        size: f.size,
+                                        mode: f.mode,
+                                        mtime: f.mtime,
+                                        mtime_nsec: f.mtime_nsec,
+                                        ..(*entry).clone()
+                                    }))
                                 }
+                                Err(why) => fallback(why),
                             }
                         }
+                        Plan::Tail { entry } => {
+                            match store_tail(&copier, &parent_dir, &snap_dir, &src, entry)? {
+                                Ok((segments, tail)) => {
+                                    return Ok(Done::Tail {
+                                        entry: FileEntry {
+                                            path: f.rel.clone(),
+                                            size: segments.iter().map(|s| s.len).sum(),
+                                            mode: f.mode,
+                                            mtime: f.mtime,
+                                            mtime_nsec: f.mtime_nsec,
+                                            sha256: String::new(),
+                                            segments,
+                                            shared_with_live: false,
+                                        },
+                                        tail,
+                                    })
+                                }
+                                Err(why) => fallback(why),
+                            }
+                        }
+                        Plan::ShareLive => {
+                            if copier.try_clone.load(Ordering::Relaxed) {
+                                // A clone is as cheap and shares nothing.
+                                match copier.clone_file(
+                                    &src,
+                                    &dst,
+                                    STORED_FILE_MODE,
+                                    Some(f.filetime()),
+                                )? {
+                                    Some(CopyOutcome::Vanished) => {
+                                        return Ok(Done::Vanished(f.rel.clone()))
+                                    }
+                                    Some(CopyOutcome::Copied(c)) => {
+                                        return Ok(Done::Copied {
+                                            entry: copied_entry(f, c.size, &c.sha256),
+                                            cloned: true,
+                                        })
+                                    }
+                                    None => {}
+                                }
+                            }
+                            match fs::hard_link(&src, &dst) {
+                                Ok(()) => match copier.hash(&dst)? {
+                                    Some((size, sha)) => {
+                                        let mut entry = copied_entry(f, size, &sha);
+                                        entry.shared_with_live = true;
+                                        return Ok(Done::SharedLive(entry));
+                                    }
+                                    None => return Ok(Done::Vanished(f.rel.clone())),
+                                },
+                                Err(e) if e.kind() == ErrorKind::NotFound => {
+                                    return Ok(Done::Vanished(f.rel.clone()))
+                                }
+                                Err(e) => fallback(format!("hard-link '{}': {e}", src.display())),
+                            }
+                        }
+                        Plan::Copy => {}
                     }
-                    let src = live.join(&f.rel);
                     match copier.copy(&src, &dst, STORED_FILE_MODE, Some(f.filetime()))? {
                         CopyOutcome::Vanished => Ok(Done::Vanished(f.rel.clone())),
                         CopyOutcome::Copied(c) => Ok(Done::Copied {
-                            entry: FileEntry {
-                                path: f.rel.clone(),
-                                size: c.size,
-                                mode: f.mode,
-                                mtime: f.mtime,
-                                mtime_nsec: f.mtime_nsec,
-                                sha256: to_hex(&c.sha256),
-                            },
+                            entry: copied_entry(f, c.size, &c.sha256),
                             cloned: c.cloned,
                         }),
                     }
@@ -464,7 +584,7 @@ impl Backups {
                 .and_then(|g| g.clone())
                 .unwrap_or_default();
             self.progress.note(&format!(
-                "{n_fallbacks} unchanged file(s) were copied instead of linked ({first})"
+                "{n_fallbacks} file(s) were copied whole instead of linked ({first})"
             ));
         }
 
@@ -488,6 +608,18 @@ impl Backups {
                     totals.copied_bytes += entry.size;
                     cloned_files += u64::from(cloned);
                     files.push(entry);
+                }
+                Done::Tail { entry, tail } => {
+                    totals.tail_files += 1;
+                    totals.tail_bytes += tail;
+                    totals.copied_files += 1;
+                    totals.copied_bytes += tail;
+                    files.push(entry);
+                }
+                Done::SharedLive(e) => {
+                    totals.shared_live_files += 1;
+                    totals.shared_live_bytes += e.size;
+                    files.push(e);
                 }
                 Done::Vanished(rel) => vanished.push(rel),
             }
@@ -659,17 +791,157 @@ fn pick_parent<'a>(found: &'a [Found], out: &Path) -> Option<Parent<'a>> {
     .inspect(|p| tracing::debug!(parent = %p.found.key(), files = p.manifest.files.len(), "incremental snapshot"))
 }
 
-/// Hard-links the parent's copy; `Err` says why a copy is needed instead.
-fn link_from_parent(from: &Path, dst: &Path, size: u64) -> Result<(), String> {
-    match fs::symlink_metadata(from) {
-        Ok(m) if m.is_file() && m.len() == size => {}
-        Ok(_) => {
-            return Err(format!(
-                "'{}' no longer matches its manifest",
-                from.display()
-            ))
-        }
-        Err(e) => return Err(format!("'{}': {e}", from.display())),
+fn copied_entry(f: &LiveFile, size: u64, sha256: &[u8; 32]) -> FileEntry {
+    FileEntry {
+        path: f.rel.clone(),
+        size,
+        mode: f.mode,
+        mtime: f.mtime,
+        mtime_nsec: f.mtime_nsec,
+        sha256: to_hex(sha256),
+        segments: Vec::new(),
+        shared_with_live: false,
     }
-    fs::hard_link(from, dst).map_err(|e| format!("hard-link '{}': {e}", from.display()))
+}
+
+fn same_device(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev(),
+        _ => false,
+    }
+}
+
+/// Hard-links the first `count` stored segments of `entry` from the parent
+/// snapshot into the new one; `Err` says why a copy is needed instead (and
+/// whatever was linked is removed again).
+fn link_segments(
+    parent_dir: &Path,
+    snap_dir: &Path,
+    entry: &FileEntry,
+    count: usize,
+) -> Result<(), String> {
+    let parts = entry.parts();
+    let mut made: Vec<PathBuf> = Vec::new();
+    let result = (|| {
+        for (i, seg) in parts.iter().enumerate().take(count) {
+            let from = segment_path(parent_dir, &entry.path, i);
+            let md =
+                fs::symlink_metadata(&from).map_err(|e| format!("'{}': {e}", from.display()))?;
+            // A stored file is never written; a size or (for a whole file)
+            // mtime that moved means something did, so do not trust it.
+            let mtime_moved = entry.segments.is_empty()
+                && (md.mtime() != entry.mtime
+                    || u32::try_from(md.mtime_nsec()).ok() != Some(entry.mtime_nsec));
+            if !md.is_file() || md.len() != seg.len || mtime_moved {
+                return Err(format!(
+                    "'{}' no longer matches its manifest (modified in place?)",
+                    from.display()
+                ));
+            }
+            let to = segment_path(snap_dir, &entry.path, i);
+            if i > 0 {
+                if let Some(dir) = to.parent() {
+                    atomic::create_dir_private(dir).map_err(|e| e.to_string())?;
+                }
+            }
+            fs::hard_link(&from, &to)
+                .map_err(|e| format!("hard-link '{}': {e}", from.display()))?;
+            made.push(to);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for p in made {
+            let _ = fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// Stores a grown append-only file as the parent's segments (linked) plus
+/// the bytes appended since. The outer `Err` is fatal; the inner says why
+/// the file must be copied whole instead (nothing is left behind then).
+fn store_tail(
+    copier: &Copier<'_>,
+    parent_dir: &Path,
+    snap_dir: &Path,
+    live: &Path,
+    entry: &FileEntry,
+) -> Result<Result<(Vec<Segment>, u64), String>, BackupError> {
+    let parts = entry.parts();
+    if let Err(why) = boundary_matches(parent_dir, live, entry, &parts) {
+        return Ok(Err(why));
+    }
+    if let Err(why) = link_segments(parent_dir, snap_dir, entry, parts.len()) {
+        return Ok(Err(why));
+    }
+    let unlink = || {
+        for i in 0..parts.len() {
+            let _ = fs::remove_file(segment_path(snap_dir, &entry.path, i));
+        }
+    };
+    let tail_path = segment_path(snap_dir, &entry.path, parts.len());
+    if let Some(dir) = tail_path.parent() {
+        if let Err(e) = atomic::create_dir_private(dir) {
+            unlink();
+            return Err(e.into());
+        }
+    }
+    match copier.copy_tail(live, entry.size, &tail_path, STORED_FILE_MODE) {
+        Ok(Some((len, sha))) => {
+            let mut segments = parts;
+            segments.push(Segment {
+                len,
+                sha256: to_hex(&sha),
+            });
+            Ok(Ok((segments, len)))
+        }
+        Ok(None) => {
+            unlink();
+            Ok(Err(format!(
+                "'{}' is shorter than in the parent snapshot or gone",
+                live.display()
+            )))
+        }
+        Err(e) => {
+            unlink();
+            Err(e)
+        }
+    }
+}
+
+/// Compares the first and last [`BOUNDARY_CHECK`] bytes of the parent's
+/// content with the live file: an append-only file that was cut short and
+/// written again differs there. `Err` says how it differs.
+fn boundary_matches(
+    parent_dir: &Path,
+    live: &Path,
+    entry: &FileEntry,
+    parts: &[Segment],
+) -> Result<(), String> {
+    use std::os::unix::fs::FileExt;
+    let read = |path: &Path, at: u64, len: u64| -> Result<Vec<u8>, String> {
+        let f = fs::File::open(path).map_err(|e| format!("'{}': {e}", path.display()))?;
+        let mut buf = vec![0; usize::try_from(len).map_err(|e| e.to_string())?];
+        f.read_exact_at(&mut buf, at)
+            .map_err(|e| format!("read '{}': {e}", path.display()))?;
+        Ok(buf)
+    };
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return Err("no segments".into());
+    };
+    let head = first.len.min(BOUNDARY_CHECK);
+    let tail = last.len.min(BOUNDARY_CHECK);
+    let first_path = segment_path(parent_dir, &entry.path, 0);
+    let last_path = segment_path(parent_dir, &entry.path, parts.len() - 1);
+    if read(&first_path, 0, head)? != read(live, 0, head)?
+        || read(&last_path, last.len - tail, tail)? != read(live, entry.size - tail, tail)?
+    {
+        return Err(format!(
+            "'{}' differs from the parent snapshot within its first {} bytes (rewritten, not appended)",
+            live.display(),
+            entry.size
+        ));
+    }
+    Ok(())
 }

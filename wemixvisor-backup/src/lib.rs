@@ -19,11 +19,16 @@
 //!   complete snapshot on the same filesystem. A file whose size and mtime
 //!   equal the parent's manifest entry (and whose mtime was safely older than
 //!   the parent's scan, see "racy" below) is hard-linked from the parent's
-//!   copy, never from the live data. Everything else is copied from the live
-//!   data by a pool of threads, each byte read once and hashed as it is
-//!   written (or cloned by the filesystem where it supports reflinks, then
-//!   hashed from the clone). So a snapshot costs time in proportion to the
-//!   files that changed. Stored files are read-only (0400): hard-linked
+//!   copy. A grown append-only freezer file is stored as the parent's
+//!   segments (linked) plus the appended tail (`segments/<path>.<n>`), after
+//!   comparing both ends of the parent's content with the live file. A
+//!   table (`*.ldb`, `*.sst`, immutable by contract) is, while the node is
+//!   stopped, hard-linked from the live data and only hashed. Everything
+//!   else is copied from the live data by a pool of threads, in the kernel
+//!   (`copy_file_range`) and hashed from the page cache (or cloned by the
+//!   filesystem where it supports reflinks, then hashed from the clone; or
+//!   read, hashed and written). So a snapshot costs time in proportion to
+//!   the bytes that changed. Stored files are read-only (0400): hard-linked
 //!   copies share one inode and must never change; the live mode is kept in
 //!   the manifest. The data is made durable (`syncfs`) and only then is the
 //!   manifest written, atomically: a snapshot without a manifest is
@@ -33,7 +38,7 @@
 //!   copied could change again without changing size or mtime; entries whose
 //!   mtime is within two seconds of the parent's scan start are therefore
 //!   copied again rather than linked (the rule git uses for its index).
-//! - **Verify** re-hashes every file and reports each changed, missing and
+//! - **Verify** re-hashes every file and every segment and reports each changed, missing and
 //!   extra path; the result is kept in `verified.json` and shown by `list`.
 //! - **Restore** refuses while the node or a supervisor runs, copies the
 //!   snapshot into `chain-data.restoring-<ts>` beside the live data,
@@ -78,8 +83,8 @@ pub use create::{CreateReport, CreateRequest, STORED_FILE_MODE};
 pub use error::BackupError;
 pub use id::{is_snapshot_id, validate_name, SnapshotKind, MAX_NAME_LEN};
 pub use manifest::{
-    DirEntry, FileEntry, Manifest, SymlinkEntry, Totals, Verification, DATA_DIR, FORMAT_VERSION,
-    MANIFEST_FILE, VERIFIED_FILE,
+    segment_path, DirEntry, FileEntry, Manifest, Segment, SymlinkEntry, Totals, Verification,
+    DATA_DIR, FORMAT_VERSION, MANIFEST_FILE, MIN_FORMAT_VERSION, SEGMENTS_DIR, VERIFIED_FILE,
 };
 pub use options::{parse_max_age, BackupOptions, Filter, DEFAULT_EXCLUDE, DEFAULT_KEEP_AUTO};
 pub use progress::{CancelFlag, NoProgress, Phase, Progress};

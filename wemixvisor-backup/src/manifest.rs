@@ -2,7 +2,7 @@
 //! marks the snapshot complete; and `verified.json`, the result of the last
 //! `verify`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -17,8 +17,14 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const VERIFIED_FILE: &str = "verified.json";
 /// Directory holding the copied files inside a snapshot directory.
 pub const DATA_DIR: &str = "data";
-/// Manifest format this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Directory holding the segments after the first of segmented files
+/// (`segments/<path>.<n>`), beside [`DATA_DIR`].
+pub const SEGMENTS_DIR: &str = "segments";
+/// Manifest format this crate writes. Format 2 added [`FileEntry::segments`]
+/// and [`FileEntry::shared_with_live`]; format 1 manifests are still read.
+pub const FORMAT_VERSION: u32 = 2;
+/// Oldest manifest format this crate reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 
 /// Serialises a mode as an octal string (`"0644"`), readable in the JSON.
 mod octal {
@@ -49,8 +55,54 @@ pub struct FileEntry {
     pub mtime: i64,
     /// Nanoseconds part of the modification time.
     pub mtime_nsec: u32,
-    /// Lowercase hex sha256 of the content.
+    /// Lowercase hex sha256 of the content; empty for a segmented file,
+    /// whose segments carry their own hashes.
     pub sha256: String,
+    /// When not empty, the content is these segments end to end: the first
+    /// stored at `data/<path>`, segment `n` at `segments/<path>.<n>`. An
+    /// append-only file (freezer) grown since the parent snapshot shares the
+    /// parent's segments and stores only the appended tail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Segment>,
+    /// True when `data/<path>` is a hard link to the live file (an immutable
+    /// table taken while the node was stopped): it keeps the live mode and
+    /// mtime, and must never be written to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_with_live: bool,
+}
+
+impl FileEntry {
+    /// The segments of the content: the recorded ones, or the whole file as one.
+    pub fn parts(&self) -> Vec<Segment> {
+        if self.segments.is_empty() {
+            vec![Segment {
+                len: self.size,
+                sha256: self.sha256.clone(),
+            }]
+        } else {
+            self.segments.clone()
+        }
+    }
+}
+
+/// One stored piece of a segmented file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Length in bytes.
+    pub len: u64,
+    /// Lowercase hex sha256 of these bytes.
+    pub sha256: String,
+}
+
+/// Where segment `index` of the file `rel` is stored inside `snapshot_dir`.
+pub fn segment_path(snapshot_dir: &Path, rel: &str, index: usize) -> PathBuf {
+    if index == 0 {
+        snapshot_dir.join(DATA_DIR).join(rel)
+    } else {
+        snapshot_dir
+            .join(SEGMENTS_DIR)
+            .join(format!("{rel}.{index}"))
+    }
 }
 
 /// One directory of the snapshot (so empty directories and modes come back).
@@ -87,6 +139,18 @@ pub struct Totals {
     pub linked_files: u64,
     /// Bytes shared with the parent that way.
     pub linked_bytes: u64,
+    /// Immutable tables hard-linked from the stopped node's data (hashed, not copied).
+    #[serde(default)]
+    pub shared_live_files: u64,
+    /// Their bytes.
+    #[serde(default)]
+    pub shared_live_bytes: u64,
+    /// Append-only files stored as the parent's segments plus the new tail.
+    #[serde(default)]
+    pub tail_files: u64,
+    /// Bytes of those tails (counted in `copied_bytes` too).
+    #[serde(default)]
+    pub tail_bytes: u64,
     /// Directories.
     pub dirs: u64,
     /// Symbolic links.
@@ -146,11 +210,11 @@ impl Manifest {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        if m.format != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&m.format) {
             return Err(BackupError::Manifest {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "format {} is not supported (expected {FORMAT_VERSION}); upgrade wemixvisor",
+                    "format {} is not supported (expected {MIN_FORMAT_VERSION} to {FORMAT_VERSION}); upgrade wemixvisor",
                     m.format
                 ),
             });
@@ -166,6 +230,23 @@ impl Manifest {
                 return Err(BackupError::Manifest {
                     path: path.to_path_buf(),
                     reason: format!("entry '{rel}' is not a plain relative path"),
+                });
+            }
+        }
+        for f in &m.files {
+            let sum = f
+                .segments
+                .iter()
+                .try_fold(0u64, |a, s| a.checked_add(s.len));
+            if !f.segments.is_empty() && sum != Some(f.size) {
+                return Err(BackupError::Manifest {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "segments of '{}' add up to {} bytes, expected its size {}",
+                        f.path,
+                        sum.map_or_else(|| "overflowing".to_string(), |n| n.to_string()),
+                        f.size
+                    ),
                 });
             }
         }
@@ -260,6 +341,8 @@ mod tests {
                 mtime: 1,
                 mtime_nsec: 2,
                 sha256: "00".into(),
+                segments: vec![],
+                shared_with_live: false,
             }],
         };
         let p = dir.path().join(MANIFEST_FILE);

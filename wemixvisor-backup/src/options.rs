@@ -27,6 +27,10 @@ pub struct BackupOptions {
     pub fsync: bool,
     /// Copy and hash threads; 0 picks one per core, at least 2.
     pub threads: usize,
+    /// Hard-link immutable tables (`*.ldb`, `*.sst`) from the live data
+    /// instead of copying them, when the node is stopped and the filesystem
+    /// cannot clone; default true.
+    pub share_live_tables: bool,
 }
 
 impl Default for BackupOptions {
@@ -38,6 +42,7 @@ impl Default for BackupOptions {
             max_age: None,
             fsync: true,
             threads: 0,
+            share_live_tables: true,
         }
     }
 }

@@ -136,8 +136,9 @@ impl Backups {
         let mut per_snapshot: Vec<Vec<(u64, u64)>> = Vec::new();
         for (f, _) in &doomed {
             let mut keys = Vec::new();
-            for m in walkdir::WalkDir::new(f.data_dir())
+            for m in [f.data_dir(), f.dir.join(crate::manifest::SEGMENTS_DIR)]
                 .into_iter()
+                .flat_map(walkdir::WalkDir::new)
                 .filter_map(Result::ok)
                 .filter(|e| e.file_type().is_file())
                 .filter_map(|e| e.metadata().ok())

@@ -254,7 +254,7 @@ impl Backups {
             staging_ino,
         };
         self.store_journal(&journal)?;
-        let result = self.fill_staging(&found.id, &found.data_dir(), &manifest, &staging);
+        let result = self.fill_staging(&found.id, &found.dir, &manifest, &staging);
         if let Err(e) = result {
             drop(guard);
             let _ = self.remove_journal();
@@ -309,10 +309,11 @@ impl Backups {
     fn fill_staging(
         &self,
         id: &str,
-        data: &Path,
+        snap_dir: &Path,
         manifest: &crate::manifest::Manifest,
         staging: &Path,
     ) -> Result<(), BackupError> {
+        let data = snap_dir.join(crate::manifest::DATA_DIR);
         for d in &manifest.dirs {
             mkdir_private(&staging.join(&d.path))?;
         }
@@ -321,6 +322,7 @@ impl Backups {
             cancel: &self.cancel,
             try_clone: AtomicBool::new(true),
             fsync_each: self.opts.fsync && FSYNC_EACH_FILE,
+            kernel_copy: AtomicBool::new(true),
         };
         let problems: Mutex<Vec<Problem>> = Mutex::new(Vec::new());
         let record = |p: Problem| {
@@ -341,6 +343,12 @@ impl Backups {
                     }
                 }
                 let mtime = Some(FileTime::from_unix_time(e.mtime, e.mtime_nsec));
+                if !e.segments.is_empty() {
+                    for p in assemble(&copier, snap_dir, e, &dst, mtime)? {
+                        record(p);
+                    }
+                    return Ok(());
+                }
                 match copier.copy(&src, &dst, e.mode, mtime)? {
                     CopyOutcome::Vanished => record(Problem {
                         path: e.path.clone(),
@@ -411,6 +419,62 @@ impl Backups {
         }
         Ok(())
     }
+}
+
+/// Writes a segmented file into `dst` segment after segment, checking
+/// each against the manifest; returns the mismatches.
+fn assemble(
+    copier: &Copier<'_>,
+    snap_dir: &Path,
+    e: &crate::manifest::FileEntry,
+    dst: &Path,
+    mtime: Option<FileTime>,
+) -> Result<Vec<Problem>, BackupError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dst)
+        .map_err(|err| BackupError::io("create", dst, err))?;
+    let mut problems = Vec::new();
+    for (i, seg) in e.segments.iter().enumerate() {
+        let name = if i == 0 {
+            e.path.clone()
+        } else {
+            format!("{}.{i}", e.path)
+        };
+        match copier.append(
+            &crate::manifest::segment_path(snap_dir, &e.path, i),
+            &f,
+            dst,
+        )? {
+            None => {
+                problems.push(Problem {
+                    path: name,
+                    kind: ProblemKind::Missing,
+                });
+                break;
+            }
+            Some((size, sha)) => {
+                let actual = to_hex(&sha);
+                if size != seg.len || actual != seg.sha256 {
+                    problems.push(Problem {
+                        path: name,
+                        kind: ProblemKind::Changed {
+                            expected_size: seg.len,
+                            actual_size: size,
+                            expected_sha256: seg.sha256.clone(),
+                            actual_sha256: actual,
+                        },
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    copier.finish(&f, dst, e.mode, mtime)?;
+    Ok(problems)
 }
 
 /// Moves what `filter` does not take (logs, excluded files) from the old

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use crate::copy::{to_hex, Copier};
 use crate::id::{now_utc, rfc3339, SnapshotKind};
-use crate::manifest::{Manifest, Verification};
+use crate::manifest::{segment_path, FileEntry, Manifest, Verification, SEGMENTS_DIR};
 use crate::progress::Phase;
 use crate::{BackupError, Backups};
 
@@ -128,13 +129,18 @@ impl Backups {
             cancel: &self.cancel,
             try_clone: AtomicBool::new(false),
             fsync_each: false,
+            kernel_copy: AtomicBool::new(false),
         };
         self.progress
             .begin(Phase::Verify, manifest.totals.bytes, manifest.totals.files);
-        let checked = pool.install(|| check_files(&copier, manifest, &data));
+        let checked = pool.install(|| check_files(&copier, manifest, &found.dir));
         self.progress.finish(Phase::Verify);
         let (mut problems, bytes_checked) = checked?;
         problems.extend(check_links_and_extras(manifest, &data)?);
+        problems.extend(check_segment_extras(
+            manifest,
+            &found.dir.join(SEGMENTS_DIR),
+        )?);
         problems.sort_by(|a, b| a.path.cmp(&b.path));
         let report = VerifyReport {
             id: found.id.clone(),
@@ -154,56 +160,17 @@ impl Backups {
     }
 }
 
-/// Re-hashes the manifest's files under `data`; returns the problems and
-/// the bytes read.
+/// Re-hashes the manifest's files (every segment of segmented ones) in the
+/// snapshot directory `snap_dir`; returns the problems and the bytes read.
 pub(crate) fn check_files(
     copier: &Copier<'_>,
     manifest: &Manifest,
-    data: &Path,
+    snap_dir: &Path,
 ) -> Result<(Vec<Problem>, u64), BackupError> {
-    let results: Vec<Result<(Option<Problem>, u64), BackupError>> = manifest
+    let results: Vec<Result<(Vec<Problem>, u64), BackupError>> = manifest
         .files
         .par_iter()
-        .map(|e| {
-            let p = data.join(&e.path);
-            match fs::symlink_metadata(&p) {
-                Ok(m) if !m.is_file() => {
-                    return Ok((
-                        Some(Problem {
-                            path: e.path.clone(),
-                            kind: ProblemKind::WrongEntry {
-                                expected: "a regular file".into(),
-                                actual: entry_type(&m),
-                            },
-                        }),
-                        0,
-                    ))
-                }
-                _ => {}
-            }
-            match copier.hash(&p)? {
-                None => Ok((
-                    Some(Problem {
-                        path: e.path.clone(),
-                        kind: ProblemKind::Missing,
-                    }),
-                    0,
-                )),
-                Some((size, sha)) => {
-                    let actual = to_hex(&sha);
-                    let problem = (size != e.size || actual != e.sha256).then(|| Problem {
-                        path: e.path.clone(),
-                        kind: ProblemKind::Changed {
-                            expected_size: e.size,
-                            actual_size: size,
-                            expected_sha256: e.sha256.clone(),
-                            actual_sha256: actual,
-                        },
-                    });
-                    Ok((problem, size))
-                }
-            }
-        })
+        .map(|e| check_file(copier, e, snap_dir))
         .collect();
     let mut problems = Vec::new();
     let mut bytes = 0;
@@ -213,6 +180,125 @@ pub(crate) fn check_files(
         problems.extend(p);
     }
     Ok((problems, bytes))
+}
+
+fn check_file(
+    copier: &Copier<'_>,
+    e: &FileEntry,
+    snap_dir: &Path,
+) -> Result<(Vec<Problem>, u64), BackupError> {
+    let mut problems = Vec::new();
+    let mut bytes = 0;
+    let segmented = !e.segments.is_empty();
+    for (i, seg) in e.parts().iter().enumerate() {
+        let p = segment_path(snap_dir, &e.path, i);
+        // Problems of a segment after the first name it (`path.<n>`).
+        let name = if i == 0 {
+            e.path.clone()
+        } else {
+            format!("{}.{i}", e.path)
+        };
+        let md = match fs::symlink_metadata(&p) {
+            Ok(m) if !m.is_file() => {
+                problems.push(Problem {
+                    path: name,
+                    kind: ProblemKind::WrongEntry {
+                        expected: "a regular file".into(),
+                        actual: entry_type(&m),
+                    },
+                });
+                continue;
+            }
+            Ok(m) => Some(m),
+            Err(_) => None,
+        };
+        // A table shared with the live data must not have been touched:
+        // a moved mtime is reported even when the bytes still match.
+        if let (Some(m), true) = (&md, e.shared_with_live) {
+            let t = (m.mtime(), u32::try_from(m.mtime_nsec()).unwrap_or(0));
+            if t != (e.mtime, e.mtime_nsec) {
+                problems.push(Problem {
+                    path: name.clone(),
+                    kind: ProblemKind::WrongEntry {
+                        expected: format!(
+                            "an untouched table (mtime {}.{:09}; it is shared with the live data)",
+                            e.mtime, e.mtime_nsec
+                        ),
+                        actual: format!(
+                            "mtime {}.{:09}: modified in place after the snapshot",
+                            t.0, t.1
+                        ),
+                    },
+                });
+            }
+        }
+        match copier.hash(&p)? {
+            None => problems.push(Problem {
+                path: name,
+                kind: ProblemKind::Missing,
+            }),
+            Some((size, sha)) => {
+                let actual = to_hex(&sha);
+                bytes += size;
+                if size != seg.len || actual != seg.sha256 {
+                    problems.push(Problem {
+                        path: name,
+                        kind: ProblemKind::Changed {
+                            expected_size: seg.len,
+                            actual_size: size,
+                            expected_sha256: seg.sha256.clone(),
+                            actual_sha256: actual,
+                        },
+                    });
+                }
+            }
+        }
+        if !segmented {
+            break;
+        }
+    }
+    Ok((problems, bytes))
+}
+
+/// Files under `segments/` that no segmented entry names (reported as
+/// extra, by their name there: `<path>.<n>`).
+fn check_segment_extras(manifest: &Manifest, dir: &Path) -> Result<Vec<Problem>, BackupError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let known: HashSet<String> = manifest
+        .files
+        .iter()
+        .flat_map(|f| (1..f.segments.len()).map(move |i| format!("{}.{i}", f.path)))
+        .collect();
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+            let io = e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed"));
+            BackupError::io("read", path, io)
+        })?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !known.contains(&rel) {
+            problems.push(Problem {
+                path: rel,
+                kind: ProblemKind::Extra,
+            });
+        }
+    }
+    Ok(problems)
 }
 
 fn entry_type(m: &fs::Metadata) -> String {

@@ -8,8 +8,8 @@
 //! - log capture throughput of a node flooding stdout, against the same
 //!   flood written straight to a file.
 //!
-//! Then the backup benchmark of `wemixvisor-backup` (`WEMIXVISOR_BENCH_BYTES`
-//! sets its size).
+//! Then the backup benchmark of `wemixvisor-backup`, whose rows join the same
+//! table (`WEMIXVISOR_BENCH_BYTES` sets its size).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::{cargo, root, sh};
+
+#[path = "bench_backup.rs"]
+mod bench_backup;
 
 struct Env {
     dir: PathBuf,
@@ -300,8 +303,7 @@ pub fn run() -> Result<()> {
         "| log flood written straight to a file | {direct:.0} MiB/s | |"
     )?;
     writeln!(out, "| log flood through wemixvisor's capture | {captured:.0} MiB/s ({:.0} %) | >= 90 % of direct |", captured / direct * 100.0)?;
+    bench_backup::write_rows(&mut out)?;
     drop(out);
-
-    sh(cargo().args(["bench", "-p", "wemixvisor-backup", "--bench", "snapshot"]))?;
     Ok(())
 }

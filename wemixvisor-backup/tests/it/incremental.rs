@@ -9,11 +9,11 @@ use crate::{ino, Fixture};
 #[test]
 fn unchanged_files_share_inodes_with_the_parent_and_survive_live_changes() {
     let fx = Fixture::new(4 << 20);
-    let a = fx.manual("a");
+    let a = fx.manual_copying("a");
     let m = mutate_geth_like(&fx.data(), 0.02, 5).unwrap();
     assert!(m.new_files > 0 && m.deleted_files > 0 && m.appended_files > 0);
     let state_b = fx.live_state();
-    let b = fx.manual("b");
+    let b = fx.manual_copying("b");
     assert_eq!(
         b.parent.as_deref(),
         Some(format!("manual/{}", a.id).as_str())
@@ -24,6 +24,7 @@ fn unchanged_files_share_inodes_with_the_parent_and_survive_live_changes() {
     let ma = Manifest::load(&a.path.join("manifest.json")).unwrap();
     let mb = Manifest::load(&b.path.join("manifest.json")).unwrap();
     let mut shared = 0;
+    let mut tails = 0;
     for e in &mb.files {
         let in_b = b.path.join("data").join(&e.path);
         match ma.files.iter().find(|x| x.path == e.path) {
@@ -35,6 +36,18 @@ fn unchanged_files_share_inodes_with_the_parent_and_survive_live_changes() {
                     e.path
                 );
                 shared += 1;
+            }
+            // Appended freezer files keep the parent's copy as their prefix.
+            Some(old) if !e.segments.is_empty() => {
+                assert_eq!(
+                    ino(&in_b),
+                    ino(&a.path.join("data").join(&e.path)),
+                    "{}",
+                    e.path
+                );
+                assert_eq!(e.segments[0].len, old.size);
+                assert_eq!(e.segments[0].sha256, old.sha256);
+                tails += 1;
             }
             Some(_) => assert_ne!(
                 ino(&in_b),
@@ -48,6 +61,8 @@ fn unchanged_files_share_inodes_with_the_parent_and_survive_live_changes() {
         assert_ne!(ino(&in_b), ino(&fx.data().join(&e.path)), "{}", e.path);
     }
     assert_eq!(shared, b.totals.linked_files);
+    assert_eq!(tails, b.totals.tail_files);
+    assert!(tails >= m.appended_files / 2, "{tails} tails, {m:?}");
 
     // The node now changes files in place, same size, and appends to others:
     // neither snapshot may see it.
@@ -71,12 +86,12 @@ fn unchanged_files_share_inodes_with_the_parent_and_survive_live_changes() {
     f.write_all(b"CHANGED IN PLACE").unwrap();
     drop(f);
     mutate_geth_like(&fx.data(), 0.02, 6).unwrap();
-    let backups = fx.backups();
+    let backups = fx.backups_with(crate::copying());
     assert!(backups.verify(&a.id).unwrap().ok());
     assert!(backups.verify(&b.id).unwrap().ok());
 
     // A third snapshot copies the in-place change (its mtime moved).
-    let c = fx.manual("c");
+    let c = fx.manual_copying("c");
     assert_eq!(
         c.parent.as_deref(),
         Some(format!("manual/{}", b.id).as_str())
@@ -96,8 +111,8 @@ fn files_written_just_before_the_parent_are_copied_again_not_trusted() {
     let fx = Fixture::new(1 << 20);
     // Written "now": racy for the first snapshot.
     write_file(&fx.data(), "geth/chaindata/hot.ldb", b"v1", 0o644).unwrap();
-    let a = fx.manual("a");
-    let b = fx.manual("b");
+    let a = fx.manual_copying("a");
+    let b = fx.manual_copying("b");
     let ma = Manifest::load(&a.path.join("manifest.json")).unwrap();
     assert!(b.totals.linked_files > 0);
     let hot = "geth/chaindata/hot.ldb";

@@ -9,6 +9,7 @@ mod prop;
 mod prune;
 mod restore;
 mod roundtrip;
+mod segments;
 mod verify;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -56,6 +57,14 @@ impl Fixture {
             .unwrap()
     }
 
+    /// A snapshot that copies every table instead of sharing it with the
+    /// live data (as when the node runs or the option is off).
+    pub(crate) fn manual_copying(&self, name: &str) -> CreateReport {
+        self.backups_with(copying())
+            .create(&CreateRequest::manual(Some(name.to_string())))
+            .unwrap()
+    }
+
     pub(crate) fn data(&self) -> std::path::PathBuf {
         self.home.data_dir()
     }
@@ -72,6 +81,14 @@ pub(crate) fn opts() -> BackupOptions {
         fsync: false,
         threads: 2,
         ..BackupOptions::default()
+    }
+}
+
+/// Test options that never share tables with the live data.
+pub(crate) fn copying() -> BackupOptions {
+    BackupOptions {
+        share_live_tables: false,
+        ..opts()
     }
 }
 

@@ -10,22 +10,53 @@ use wemixvisor_core::Home;
 
 use crate::{opts, state_without_logs};
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 8] = [
     "a",
     "d1/b",
     "d1/d2/c",
     "geth/nodekey",
     "x.ldb",
+    "z.sst",
     "ancient/y.cdat",
+    "ancient/y.cidx",
 ];
+
+/// Freezer files: appended to in place, cut short by repairs.
+fn append_only(file: usize) -> bool {
+    FILES[file].ends_with(".cdat") || FILES[file].ends_with(".cidx")
+}
 const MODES: [u32; 4] = [0o600, 0o644, 0o400, 0o755];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Write { file: usize, len: usize, seed: u64 },
-    Append { file: usize, len: usize, seed: u64 },
-    Delete { file: usize },
-    Chmod { file: usize, mode: usize },
+    Write {
+        file: usize,
+        len: usize,
+        seed: u64,
+    },
+    Append {
+        file: usize,
+        len: usize,
+        seed: u64,
+    },
+    Delete {
+        file: usize,
+    },
+    /// In place (same inode) for freezer files, as geth appends.
+    AppendInPlace {
+        file: usize,
+        len: usize,
+        seed: u64,
+    },
+    /// A freezer file cut to at most `keep` bytes (geth's repair).
+    Truncate {
+        file: usize,
+        keep: usize,
+    },
+    Chmod {
+        file: usize,
+        mode: usize,
+    },
     Snapshot,
 }
 
@@ -34,6 +65,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..FILES.len(), 0usize..5000, any::<u64>()).prop_map(|(file, len, seed)| Op::Write { file, len, seed }),
         2 => (0..FILES.len(), 1usize..3000, any::<u64>()).prop_map(|(file, len, seed)| Op::Append { file, len, seed }),
         1 => (0..FILES.len()).prop_map(|file| Op::Delete { file }),
+        3 => (0..FILES.len(), 1usize..3000, any::<u64>()).prop_map(|(file, len, seed)| Op::AppendInPlace { file, len, seed }),
+        1 => (0..FILES.len(), 0usize..4000).prop_map(|(file, keep)| Op::Truncate { file, keep }),
         1 => (0..FILES.len(), 0..MODES.len()).prop_map(|(file, mode)| Op::Chmod { file, mode }),
         2 => Just(Op::Snapshot),
     ]
@@ -60,7 +93,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_sequence_of_changes_and_snapshots_restores_exactly(ops in prop::collection::vec(op(), 1..14)) {
+    fn any_sequence_of_changes_and_snapshots_restores_exactly(ops in prop::collection::vec(op(), 1..18)) {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
         fs::create_dir_all(home.data_dir()).unwrap();
@@ -82,6 +115,27 @@ proptest! {
                         let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
                         old.extend(bytes(len, seed));
                         put(&p, &old, mode, &mut clock);
+                    }
+                }
+                Op::AppendInPlace { file, len, seed } => {
+                    let p = home.data_dir().join(FILES[file]);
+                    if append_only(file) && p.exists() {
+                        let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+                        std::io::Write::write_all(&mut f, &bytes(len, seed)).unwrap();
+                        drop(f);
+                        clock += 1;
+                        filetime::set_file_mtime(&p, FileTime::from_unix_time(clock, 0)).unwrap();
+                    }
+                }
+                Op::Truncate { file, keep } => {
+                    let p = home.data_dir().join(FILES[file]);
+                    if append_only(file) && p.exists() {
+                        let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
+                        let len = f.metadata().unwrap().len().min(keep as u64);
+                        f.set_len(len).unwrap();
+                        drop(f);
+                        clock += 1;
+                        filetime::set_file_mtime(&p, FileTime::from_unix_time(clock, 0)).unwrap();
                     }
                 }
                 Op::Delete { file } => {

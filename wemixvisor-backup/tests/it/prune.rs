@@ -134,9 +134,9 @@ fn retention_runs_after_each_auto_snapshot_and_respects_max_age() {
 #[test]
 fn freed_bytes_count_only_unshared_files() {
     let fx = Fixture::new(2 << 20);
-    let a = fx.manual("a");
-    let b_ = fx.manual("b");
-    let b = fx.backups();
+    let a = fx.manual_copying("a");
+    let b_ = fx.manual_copying("b");
+    let b = fx.backups_with(crate::copying());
     let list = b.list().unwrap();
     let total: u64 = list.iter().map(|s| s.exclusive_disk_bytes).sum();
     // Nothing changed: b is all links, both hold almost nothing alone.

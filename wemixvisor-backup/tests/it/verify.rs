@@ -8,8 +8,8 @@ use crate::Fixture;
 #[test]
 fn verify_reports_flipped_byte_missing_and_extra() {
     let fx = Fixture::new(2 << 20);
-    let s = fx.manual("v");
-    let b = fx.backups();
+    let s = fx.manual_copying("v");
+    let b = fx.backups_with(crate::copying());
     let clean = b.verify(&s.id).unwrap();
     assert!(clean.ok());
     assert_eq!(clean.files_checked, s.totals.files);
