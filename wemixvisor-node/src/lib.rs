@@ -15,7 +15,11 @@
 //!   exponential backoff, give up after too many crashes in a window;
 //! - [`HealthMonitor`]: RPC, head progress, peers, sync and free disk, with
 //!   the consecutive failures that may justify a restart;
-//! - [`signals`]: the signals a foreground supervisor acts on.
+//! - [`signals`]: the signals a foreground supervisor acts on;
+//! - [`sdnotify`]: readiness, status, watchdog and stopping notifications
+//!   for systemd (`Type=notify`);
+//! - `reaper` (Linux): wemixvisor as a container's PID 1, a tiny init that
+//!   reaps orphaned grandchildren (child subreaper).
 //!
 //! # Theory of operation
 //! One tokio task owns each spawned child and waits on it; when it exits the
@@ -30,7 +34,10 @@ mod error;
 pub mod health;
 mod logs;
 mod process;
+#[cfg(target_os = "linux")]
+pub mod reaper;
 pub mod restart;
+pub mod sdnotify;
 pub mod signals;
 
 pub use error::NodeRunError;
