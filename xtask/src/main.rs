@@ -11,6 +11,8 @@
 //!   over `deploy/` and `.github/workflows/`.
 //! - `package`: `cargo package` of the library crates and their docs with
 //!   warnings denied.
+//! - `dist`: release tarballs for five targets, checksums, the release
+//!   manifest and minisign signatures.
 //! - `bench`: the supervisor's overhead and the backup speed, side by side.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
@@ -20,6 +22,7 @@ mod ci;
 mod demo;
 mod deploy_checks;
 mod deps;
+mod dist;
 mod gen;
 
 use std::path::PathBuf;
@@ -30,6 +33,7 @@ use anyhow::{bail, Context, Result};
 fn usage() -> &'static str {
     "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  gen        regenerate completions, man pages and the systemd unit (--check: verify)
   deploy-checks  systemd-analyze, kubernetes-validate and actionlint
+  dist       release tarballs, SHA256SUMS, manifest.json, signatures (--sign-key)
   package    cargo package of the library crates, and cargo doc
   demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
@@ -43,6 +47,7 @@ fn main() {
         Some("gen") => gen::run(&args[1..]),
         Some("deploy-checks") => deploy_checks::run(),
         Some("package") => ci::package(),
+        Some("dist") => dist::run(&args[1..]),
         Some("bench") => bench::run(),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
