@@ -63,6 +63,7 @@ fn orphaned_grandchildren_are_reparented_and_reaped() {
 
     // The init loop: the supervised process's exit code comes back, and an
     // orphan that exits while it runs is reaped on the way.
+    #[allow(clippy::zombie_processes)] // supervise() reaps it by pid
     let child = Command::new("sh")
         .args(["-c", "(sleep 0.1 &); sleep 1; exit 7"])
         .spawn()

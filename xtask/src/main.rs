@@ -11,6 +11,8 @@
 //!   over `deploy/` and `.github/workflows/`.
 //! - `package`: `cargo package` of the library crates and their docs with
 //!   warnings denied.
+//! - `coverage`: cargo-llvm-cov over the workspace, per-crate figures, an
+//!   HTML report and a floor.
 //! - `dist`: release tarballs for five targets, checksums, the release
 //!   manifest and minisign signatures.
 //! - `bench`: the supervisor's overhead and the backup speed, side by side.
@@ -19,6 +21,7 @@
 
 mod bench;
 mod ci;
+mod coverage;
 mod demo;
 mod deploy_checks;
 mod deps;
@@ -33,6 +36,7 @@ use anyhow::{bail, Context, Result};
 fn usage() -> &'static str {
     "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  gen        regenerate completions, man pages and the systemd unit (--check: verify)
   deploy-checks  systemd-analyze, kubernetes-validate and actionlint
+  coverage   line and region coverage per crate (cargo-llvm-cov), with a floor
   dist       release tarballs, SHA256SUMS, manifest.json, signatures (--sign-key)
   package    cargo package of the library crates, and cargo doc
   demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
@@ -48,6 +52,7 @@ fn main() {
         Some("deploy-checks") => deploy_checks::run(),
         Some("package") => ci::package(),
         Some("dist") => dist::run(&args[1..]),
+        Some("coverage") => coverage::run(),
         Some("bench") => bench::run(),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
