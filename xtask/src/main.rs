@@ -51,6 +51,7 @@ fn main() {
         Some("gen") => gen::run(&args[1..]),
         Some("deploy-checks") => deploy_checks::run(),
         Some("package") => ci::package(),
+        Some("darwin-check") => ci::darwin_check(),
         Some("dist") => dist::run(&args[1..]),
         Some("coverage") => coverage::run(),
         Some("bench") => bench::run(),
