@@ -61,6 +61,9 @@ pub enum Command {
         /// `current`; chain data, upgrades and backups are kept).
         #[arg(long)]
         force: bool,
+        /// Then print or install a systemd unit for this home.
+        #[arg(long, value_enum, value_name = "ACTION")]
+        systemd: Option<crate::commands::gen::SystemdAction>,
     },
     /// Run the node in the foreground and upgrade it at the planned heights.
     ///
@@ -155,4 +158,10 @@ pub enum Command {
     /// Upgrades: add, plan a batch, status, cancel, rollback.
     #[command(subcommand)]
     Upgrade(crate::commands::upgrade::UpgradeCmd),
+    /// Write completions, man pages and the systemd unit into a directory.
+    #[command(hide = true, name = "__generate")]
+    Generate {
+        /// The directory.
+        dir: PathBuf,
+    },
 }

@@ -13,6 +13,7 @@
 //! - the network templates (mainnet, testnet, devnet) `init` writes;
 //! - `config set` / `reset` that edit the file in place with `toml_edit`,
 //!   keeping comments and layout, and `config migrate`;
+//! - the systemd unit for a home ([`systemd`]);
 //! - `node-options.toml` (default geth options) and building geth's argv
 //!   from it and the pass-through CLI arguments.
 //!
@@ -43,6 +44,7 @@ mod network;
 mod node_options;
 pub mod schema;
 mod show;
+pub mod systemd;
 mod template;
 pub mod validate;
 mod value;

@@ -10,4 +10,14 @@ pub enum NodeRunError {
         #[source]
         source: std::io::Error,
     },
+    /// A process-reaping call (subreaper, wait, spawn of the supervised
+    /// process) failed.
+    #[error("cannot {action}")]
+    Reaper {
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
 }

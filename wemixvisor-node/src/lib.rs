@@ -21,6 +21,10 @@
 //!
 //! Dropping a [`GethProcess`] never kills the node: a node that outlives its
 //! supervisor is left running and stopped gracefully by the next one.
+//! - [`sdnotify`]: readiness, status, watchdog and stopping notifications
+//!   for systemd (`Type=notify`);
+//! - `reaper` (Linux): wemixvisor as a container's PID 1, a tiny init that
+//!   reaps orphaned grandchildren (child subreaper).
 //!
 //! # Theory of operation
 //! One tokio task owns each spawned child and waits on it; when it exits the
@@ -36,7 +40,10 @@ pub mod health;
 mod logs;
 pub mod orphan;
 mod process;
+#[cfg(target_os = "linux")]
+pub mod reaper;
 pub mod restart;
+pub mod sdnotify;
 pub mod signals;
 
 pub use error::NodeRunError;

@@ -1,10 +1,34 @@
 //! `cargo xtask ci`: what CI runs, in the order that fails fastest.
 
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{cargo, deps, sh};
+use crate::{cargo, deploy_checks, deps, gen, sh};
+
+/// The publishable crates, in dependency order.
+pub const LIBRARY_CRATES: [&str; 8] = [
+    "wemixvisor-core",
+    "wemixvisor-config",
+    "wemixvisor-node",
+    "wemixvisor-backup",
+    "wemixvisor-upgrade",
+    "wemixvisor-governance",
+    "wemixvisor-supervisor",
+    "wemixvisor-api",
+];
+
+/// The macOS targets checked (not linked) on Linux.
+const DARWIN_TARGETS: [&str; 2] = ["aarch64-apple-darwin", "x86_64-apple-darwin"];
+
+/// Runs `f`, printing how long the named step took.
+fn timed(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    let t = Instant::now();
+    let result = f();
+    eprintln!("xtask ci: {name} took {:.1?}", t.elapsed());
+    result
+}
 
 /// Format, lints, test tools, then every test of the workspace.
 pub fn run() -> Result<()> {
@@ -19,11 +43,71 @@ pub fn run() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    timed("generated files up to date", || {
+        gen::run(&["--check".into()])
+    })?;
+    timed("deployment checks", deploy_checks::run)?;
+    timed("packaging and docs", package)?;
     deps::install()?;
     // The end-to-end tests must not skip in CI: tell them the tools are due.
     sh(cargo()
         .args(["test", "--workspace", "--locked"])
         .env("WEMIXVISOR_REQUIRE_E2E", "1"))?;
     eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// `cargo package` of every library crate (unpublished siblings resolve
+/// through cargo's temporary local registry), then `cargo doc` with
+/// warnings denied. `--no-verify`: building each package again costs a full
+/// compile per crate on CI's two cores, and clippy, doc and test already
+/// compile the same sources; the crates include no file from outside their
+/// directory. The CLI's docs are its clap help (with `<name>` placeholders
+/// that rustdoc would read as HTML): it is a binary, left out of `doc`.
+pub fn package() -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["package", "--no-verify", "--allow-dirty", "--locked"]);
+    for krate in LIBRARY_CRATES {
+        cmd.args(["-p", krate]);
+    }
+    sh(&mut cmd)?;
+    sh(cargo()
+        .args(["doc", "--no-deps", "--workspace", "--locked"])
+        // Every feature, as docs.rs is asked to: the crate docs link to
+        // their `test_utils` modules.
+        .args(["--all-features", "--exclude", "wemixvisor-cli"])
+        .env("RUSTDOCFLAGS", "-D warnings"))
+}
+
+/// `cargo check` of the workspace for macOS (`cargo xtask darwin-check`):
+/// rustup adds the target's std; C dependencies compile with zig cc
+/// (`xtask/zig-cc.py`, zig from `.cache/venv`). Not in `ci` yet: the node
+/// crate still uses Linux-only calls (`pipe2`).
+pub fn darwin_check() -> Result<()> {
+    let python = crate::root().join(".cache/venv/bin/python");
+    let cc = crate::root().join("xtask/zig-cc.py");
+    for target in DARWIN_TARGETS {
+        let have = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l == target)
+            });
+        if !have {
+            sh(Command::new("rustup").args(["target", "add", target]))?;
+        }
+        let zig_target = if target.starts_with("aarch64") {
+            "aarch64-macos"
+        } else {
+            "x86_64-macos"
+        };
+        sh(cargo()
+            .args(["check", "--workspace", "--locked", "--target", target])
+            .env(format!("CC_{}", target.replace('-', "_")), &cc)
+            .env("ZIGCC_TARGET", zig_target)
+            .env("ZIGCC_PYTHON", &python))?;
+    }
     Ok(())
 }

@@ -6,15 +6,29 @@
 //! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
 //!   (anvil and solc from npm) so tests find them at a fixed place.
 //! - `fuzz [--time S]`: every fuzz target in `fuzz/` for S seconds each.
+//! - `gen [--check]`: completions, man pages and the systemd unit, checked
+//!   in under `contrib/` and `deploy/systemd/` (`--check`: fail when stale).
+//! - `deploy-checks`: systemd-analyze, kubernetes-validate and actionlint
+//!   over `deploy/` and `.github/workflows/`.
+//! - `package`: `cargo package` of the library crates and their docs with
+//!   warnings denied.
+//! - `coverage`: cargo-llvm-cov over the workspace, per-crate figures, an
+//!   HTML report and a floor.
+//! - `dist`: release tarballs for five targets, checksums, the release
+//!   manifest and minisign signatures.
 //! - `bench`: the supervisor's overhead and the backup speed, side by side.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
 
 mod bench;
 mod ci;
+mod coverage;
 mod demo;
+mod deploy_checks;
 mod deps;
 mod fuzz;
+mod dist;
+mod gen;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,7 +36,13 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 fn usage() -> &'static str {
-    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  demo       show an upgrade of a simulated node from start to finish\n  fuzz       run every fuzz target (cargo-fuzz, nightly) [--time S seconds each]\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
+    "usage: cargo xtask <task>\n\ntasks:\n  ci         format check, clippy, test tools, the whole test suite\n  e2e-deps   install the end-to-end test tools into .cache/e2e\n  gen        regenerate completions, man pages and the systemd unit (--check: verify)
+  deploy-checks  systemd-analyze, kubernetes-validate and actionlint
+  coverage   line and region coverage per crate (cargo-llvm-cov), with a floor
+  dist       release tarballs, SHA256SUMS, manifest.json, signatures (--sign-key)
+  package    cargo package of the library crates, and cargo doc
+  fuzz       run every fuzz target (cargo-fuzz, nightly) [--time S seconds each]
+  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
 
 fn main() {
@@ -31,6 +51,12 @@ fn main() {
         Some("ci") => ci::run(),
         Some("e2e-deps") => deps::install(),
         Some("demo") => demo::run(),
+        Some("gen") => gen::run(&args[1..]),
+        Some("deploy-checks") => deploy_checks::run(),
+        Some("package") => ci::package(),
+        Some("darwin-check") => ci::darwin_check(),
+        Some("dist") => dist::run(&args[1..]),
+        Some("coverage") => coverage::run(),
         Some("bench") => bench::run(),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {

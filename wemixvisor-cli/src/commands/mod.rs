@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod gen;
 pub mod governance;
 mod init;
 mod service;
@@ -38,7 +39,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             network,
             binary,
             force,
-        } => init::run(&home, network, &binary, force, cli.name.as_deref()),
+            systemd,
+        } => init::run(&home, network, &binary, force, cli.name.as_deref())
+            .and_then(|code| gen::init_systemd(&home, &flags, systemd, code)),
         Command::Run { args } => supervise(home, &flags, args, Mode::Foreground),
         Command::Daemon { args } => supervise(home, &flags, args, Mode::Background),
         Command::Start {
@@ -83,6 +86,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Upgrade(cmd) => upgrade::run(&home, &context::load_config(&home, &flags)?, cmd),
+        Command::Generate { dir } => gen::generate(&dir),
     }
 }
 pub mod upgrade;
