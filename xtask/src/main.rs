@@ -26,8 +26,8 @@ mod coverage;
 mod demo;
 mod deploy_checks;
 mod deps;
-mod fuzz;
 mod dist;
+mod fuzz;
 mod gen;
 
 use std::path::PathBuf;
