@@ -32,7 +32,8 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the node in the foreground and upgrade it at the planned heights')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start the supervisor and the node in the background; returns once the node runs and its RPC answers')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the node gracefully, then the background supervisor')
-            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart the node (the supervisor keeps running)')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart the node from the current configuration files (the supervisor keeps running)')
+            [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Make the running supervisor re-read wemixvisor.toml and node-options.toml: reload-safe keys apply at once, the others are listed as pending (also on SIGHUP)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show supervisor, node, chain, health and upgrade state')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the node log''s tail')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'The background supervisor itself (started by `start`)')
@@ -86,6 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Do not wait for the quorum guard (governance.quorum_guard)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -93,6 +95,17 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             break
         }
         'wemixvisor;restart' {
+            [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Do not wait for the quorum guard (governance.quorum_guard)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'wemixvisor;reload' {
             [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
@@ -416,7 +429,8 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Install an upgrade''s binary now (from a file, or downloaded and verified from a URL) and, with --height, queue it. Without --height it is used when upgrade-info.json names it')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Queue a batch of upgrades from a JSON file: a list of {"name", "height", "info"?}, unique names, strictly increasing heights, all above the current head. All or nothing; exit 2 with every problem listed')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the queue (with preparation state), the current binary and the last upgrade with its outcome')
-            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Remove a pending upgrade from the queue')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Re-arm an upgrade that failed before its switch (state retry): it is prepared again and applied when due')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Remove a pending upgrade (or one waiting for a retry) from the queue (through the running supervisor, or offline under the home lock)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Point `current` back at the binary before the last upgrade (with no supervisor running)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -456,6 +470,16 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'wemixvisor;upgrade;retry' {
+            [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'wemixvisor;upgrade;cancel' {
             [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
@@ -471,6 +495,7 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
             [CompletionResult]::new('--restore-data', '--restore-data', [CompletionResultType]::ParameterName, 'Also restore the chain data snapshot taken before that upgrade')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Do not wait for the quorum guard (governance.quorum_guard)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -481,7 +506,8 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Install an upgrade''s binary now (from a file, or downloaded and verified from a URL) and, with --height, queue it. Without --height it is used when upgrade-info.json names it')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Queue a batch of upgrades from a JSON file: a list of {"name", "height", "info"?}, unique names, strictly increasing heights, all above the current head. All or nothing; exit 2 with every problem listed')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the queue (with preparation state), the current binary and the last upgrade with its outcome')
-            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Remove a pending upgrade from the queue')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Re-arm an upgrade that failed before its switch (state retry): it is prepared again and applied when due')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Remove a pending upgrade (or one waiting for a retry) from the queue (through the running supervisor, or offline under the home lock)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Point `current` back at the binary before the last upgrade (with no supervisor running)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -493,6 +519,9 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             break
         }
         'wemixvisor;upgrade;help;status' {
+            break
+        }
+        'wemixvisor;upgrade;help;retry' {
             break
         }
         'wemixvisor;upgrade;help;cancel' {
@@ -519,7 +548,8 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the node in the foreground and upgrade it at the planned heights')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start the supervisor and the node in the background; returns once the node runs and its RPC answers')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the node gracefully, then the background supervisor')
-            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart the node (the supervisor keeps running)')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart the node from the current configuration files (the supervisor keeps running)')
+            [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Make the running supervisor re-read wemixvisor.toml and node-options.toml: reload-safe keys apply at once, the others are listed as pending (also on SIGHUP)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show supervisor, node, chain, health and upgrade state')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the node log''s tail')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'The background supervisor itself (started by `start`)')
@@ -546,6 +576,9 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             break
         }
         'wemixvisor;help;restart' {
+            break
+        }
+        'wemixvisor;help;reload' {
             break
         }
         'wemixvisor;help;status' {
@@ -624,7 +657,8 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Install an upgrade''s binary now (from a file, or downloaded and verified from a URL) and, with --height, queue it. Without --height it is used when upgrade-info.json names it')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Queue a batch of upgrades from a JSON file: a list of {"name", "height", "info"?}, unique names, strictly increasing heights, all above the current head. All or nothing; exit 2 with every problem listed')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the queue (with preparation state), the current binary and the last upgrade with its outcome')
-            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Remove a pending upgrade from the queue')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Re-arm an upgrade that failed before its switch (state retry): it is prepared again and applied when due')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Remove a pending upgrade (or one waiting for a retry) from the queue (through the running supervisor, or offline under the home lock)')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Point `current` back at the binary before the last upgrade (with no supervisor running)')
             break
         }
@@ -635,6 +669,9 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             break
         }
         'wemixvisor;help;upgrade;status' {
+            break
+        }
+        'wemixvisor;help;upgrade;retry' {
             break
         }
         'wemixvisor;help;upgrade;cancel' {

@@ -43,6 +43,9 @@ _wemixvisor() {
             wemixvisor,logs)
                 cmd="wemixvisor__subcmd__logs"
                 ;;
+            wemixvisor,reload)
+                cmd="wemixvisor__subcmd__reload"
+                ;;
             wemixvisor,restart)
                 cmd="wemixvisor__subcmd__restart"
                 ;;
@@ -181,6 +184,9 @@ _wemixvisor() {
             wemixvisor__subcmd__help,logs)
                 cmd="wemixvisor__subcmd__help__subcmd__logs"
                 ;;
+            wemixvisor__subcmd__help,reload)
+                cmd="wemixvisor__subcmd__help__subcmd__reload"
+                ;;
             wemixvisor__subcmd__help,restart)
                 cmd="wemixvisor__subcmd__help__subcmd__restart"
                 ;;
@@ -247,6 +253,9 @@ _wemixvisor() {
             wemixvisor__subcmd__help__subcmd__upgrade,plan)
                 cmd="wemixvisor__subcmd__help__subcmd__upgrade__subcmd__plan"
                 ;;
+            wemixvisor__subcmd__help__subcmd__upgrade,retry)
+                cmd="wemixvisor__subcmd__help__subcmd__upgrade__subcmd__retry"
+                ;;
             wemixvisor__subcmd__help__subcmd__upgrade,rollback)
                 cmd="wemixvisor__subcmd__help__subcmd__upgrade__subcmd__rollback"
                 ;;
@@ -264,6 +273,9 @@ _wemixvisor() {
                 ;;
             wemixvisor__subcmd__upgrade,plan)
                 cmd="wemixvisor__subcmd__upgrade__subcmd__plan"
+                ;;
+            wemixvisor__subcmd__upgrade,retry)
+                cmd="wemixvisor__subcmd__upgrade__subcmd__retry"
                 ;;
             wemixvisor__subcmd__upgrade,rollback)
                 cmd="wemixvisor__subcmd__upgrade__subcmd__rollback"
@@ -283,6 +295,9 @@ _wemixvisor() {
             wemixvisor__subcmd__upgrade__subcmd__help,plan)
                 cmd="wemixvisor__subcmd__upgrade__subcmd__help__subcmd__plan"
                 ;;
+            wemixvisor__subcmd__upgrade__subcmd__help,retry)
+                cmd="wemixvisor__subcmd__upgrade__subcmd__help__subcmd__retry"
+                ;;
             wemixvisor__subcmd__upgrade__subcmd__help,rollback)
                 cmd="wemixvisor__subcmd__upgrade__subcmd__help__subcmd__rollback"
                 ;;
@@ -296,7 +311,7 @@ _wemixvisor() {
 
     case "${cmd}" in
         wemixvisor)
-            opts="-h -V --home --name --log-format --help --version init run start stop restart status logs daemon config backup governance version completions upgrade __generate help"
+            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance version completions upgrade __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1054,7 +1069,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help)
-            opts="init run start stop restart status logs daemon config backup governance version completions upgrade __generate help"
+            opts="init run start stop restart reload status logs daemon config backup governance version completions upgrade __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1361,6 +1376,20 @@ _wemixvisor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wemixvisor__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wemixvisor__subcmd__help__subcmd__restart)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1432,7 +1461,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help__subcmd__upgrade)
-            opts="add plan status cancel rollback"
+            opts="add plan status retry cancel rollback"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1474,6 +1503,20 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help__subcmd__upgrade__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__help__subcmd__upgrade__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1597,8 +1640,34 @@ _wemixvisor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        wemixvisor__subcmd__restart)
+        wemixvisor__subcmd__reload)
             opts="-h -V --home --name --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__restart)
+            opts="-h -V --force --home --name --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1710,7 +1779,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__stop)
-            opts="-h -V --timeout --home --name --log-format --help --version"
+            opts="-h -V --timeout --force --home --name --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1740,7 +1809,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__upgrade)
-            opts="-h -V --home --name --log-format --help --version add plan status cancel rollback help"
+            opts="-h -V --home --name --log-format --help --version add plan status retry cancel rollback help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1834,7 +1903,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__upgrade__subcmd__help)
-            opts="add plan status cancel rollback help"
+            opts="add plan status retry cancel rollback help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1903,6 +1972,20 @@ _wemixvisor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wemixvisor__subcmd__upgrade__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wemixvisor__subcmd__upgrade__subcmd__help__subcmd__rollback)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1957,8 +2040,34 @@ _wemixvisor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wemixvisor__subcmd__upgrade__subcmd__retry)
+            opts="-h -V --home --name --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wemixvisor__subcmd__upgrade__subcmd__rollback)
-            opts="-h -V --restore-data --home --name --log-format --help --version"
+            opts="-h -V --restore-data --force --home --name --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

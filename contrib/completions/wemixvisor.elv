@@ -29,7 +29,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand run 'Run the node in the foreground and upgrade it at the planned heights'
             cand start 'Start the supervisor and the node in the background; returns once the node runs and its RPC answers'
             cand stop 'Stop the node gracefully, then the background supervisor'
-            cand restart 'Restart the node (the supervisor keeps running)'
+            cand restart 'Restart the node from the current configuration files (the supervisor keeps running)'
+            cand reload 'Make the running supervisor re-read wemixvisor.toml and node-options.toml: reload-safe keys apply at once, the others are listed as pending (also on SIGHUP)'
             cand status 'Show supervisor, node, chain, health and upgrade state'
             cand logs 'Print the node log''s tail'
             cand daemon 'The background supervisor itself (started by `start`)'
@@ -79,12 +80,23 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
             cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
             cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
+            cand --force 'Do not wait for the quorum guard (governance.quorum_guard)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'wemixvisor;restart'= {
+            cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
+            cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
+            cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
+            cand --force 'Do not wait for the quorum guard (governance.quorum_guard)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'wemixvisor;reload'= {
             cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
             cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
             cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
@@ -369,7 +381,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand add 'Install an upgrade''s binary now (from a file, or downloaded and verified from a URL) and, with --height, queue it. Without --height it is used when upgrade-info.json names it'
             cand plan 'Queue a batch of upgrades from a JSON file: a list of {"name", "height", "info"?}, unique names, strictly increasing heights, all above the current head. All or nothing; exit 2 with every problem listed'
             cand status 'Show the queue (with preparation state), the current binary and the last upgrade with its outcome'
-            cand cancel 'Remove a pending upgrade from the queue'
+            cand retry 'Re-arm an upgrade that failed before its switch (state retry): it is prepared again and applied when due'
+            cand cancel 'Remove a pending upgrade (or one waiting for a retry) from the queue (through the running supervisor, or offline under the home lock)'
             cand rollback 'Point `current` back at the binary before the last upgrade (with no supervisor running)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -405,6 +418,15 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'wemixvisor;upgrade;retry'= {
+            cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
+            cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
+            cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'wemixvisor;upgrade;cancel'= {
             cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
             cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
@@ -419,6 +441,7 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
             cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
             cand --restore-data 'Also restore the chain data snapshot taken before that upgrade'
+            cand --force 'Do not wait for the quorum guard (governance.quorum_guard)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -428,7 +451,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand add 'Install an upgrade''s binary now (from a file, or downloaded and verified from a URL) and, with --height, queue it. Without --height it is used when upgrade-info.json names it'
             cand plan 'Queue a batch of upgrades from a JSON file: a list of {"name", "height", "info"?}, unique names, strictly increasing heights, all above the current head. All or nothing; exit 2 with every problem listed'
             cand status 'Show the queue (with preparation state), the current binary and the last upgrade with its outcome'
-            cand cancel 'Remove a pending upgrade from the queue'
+            cand retry 'Re-arm an upgrade that failed before its switch (state retry): it is prepared again and applied when due'
+            cand cancel 'Remove a pending upgrade (or one waiting for a retry) from the queue (through the running supervisor, or offline under the home lock)'
             cand rollback 'Point `current` back at the binary before the last upgrade (with no supervisor running)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -437,6 +461,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         &'wemixvisor;upgrade;help;plan'= {
         }
         &'wemixvisor;upgrade;help;status'= {
+        }
+        &'wemixvisor;upgrade;help;retry'= {
         }
         &'wemixvisor;upgrade;help;cancel'= {
         }
@@ -458,7 +484,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand run 'Run the node in the foreground and upgrade it at the planned heights'
             cand start 'Start the supervisor and the node in the background; returns once the node runs and its RPC answers'
             cand stop 'Stop the node gracefully, then the background supervisor'
-            cand restart 'Restart the node (the supervisor keeps running)'
+            cand restart 'Restart the node from the current configuration files (the supervisor keeps running)'
+            cand reload 'Make the running supervisor re-read wemixvisor.toml and node-options.toml: reload-safe keys apply at once, the others are listed as pending (also on SIGHUP)'
             cand status 'Show supervisor, node, chain, health and upgrade state'
             cand logs 'Print the node log''s tail'
             cand daemon 'The background supervisor itself (started by `start`)'
@@ -480,6 +507,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         &'wemixvisor;help;stop'= {
         }
         &'wemixvisor;help;restart'= {
+        }
+        &'wemixvisor;help;reload'= {
         }
         &'wemixvisor;help;status'= {
         }
@@ -537,7 +566,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand add 'Install an upgrade''s binary now (from a file, or downloaded and verified from a URL) and, with --height, queue it. Without --height it is used when upgrade-info.json names it'
             cand plan 'Queue a batch of upgrades from a JSON file: a list of {"name", "height", "info"?}, unique names, strictly increasing heights, all above the current head. All or nothing; exit 2 with every problem listed'
             cand status 'Show the queue (with preparation state), the current binary and the last upgrade with its outcome'
-            cand cancel 'Remove a pending upgrade from the queue'
+            cand retry 'Re-arm an upgrade that failed before its switch (state retry): it is prepared again and applied when due'
+            cand cancel 'Remove a pending upgrade (or one waiting for a retry) from the queue (through the running supervisor, or offline under the home lock)'
             cand rollback 'Point `current` back at the binary before the last upgrade (with no supervisor running)'
         }
         &'wemixvisor;help;upgrade;add'= {
@@ -545,6 +575,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         &'wemixvisor;help;upgrade;plan'= {
         }
         &'wemixvisor;help;upgrade;status'= {
+        }
+        &'wemixvisor;help;upgrade;retry'= {
         }
         &'wemixvisor;help;upgrade;cancel'= {
         }

@@ -64,13 +64,55 @@ fn data_backup(home: &Home, config: &Config) -> anyhow::Result<Option<Arc<dyn Da
 }
 
 /// The quorum guard asked before every halt the chain has not coordinated.
-fn quorum_guard(config: &Config, _chain: &RpcChainClient) -> Arc<dyn HaltGuard> {
+fn quorum_guard(config: &Config, chain: &RpcChainClient) -> Arc<dyn HaltGuard> {
     if !config.governance.quorum_guard {
         return Arc::new(AlwaysAllow);
     }
-    // QUORUM GUARD: the real guard from `istanbul_*` plugs in here, e.g.
-    // `Arc::new(wemixvisor_governance::QuorumGuard::new(Arc::new(_chain.clone()), ...))`.
-    Arc::new(AlwaysAllow)
+    Arc::new(wemixvisor_governance::QuorumGuard::new(
+        chain.clone(),
+        wemixvisor_governance::GuardSettings::default(),
+    ))
+}
+
+/// Tells systemd (`Type=notify`) what the supervisor does: READY=1 once the
+/// node runs, STATUS= on every state change, WATCHDOG=1 while the loop keeps
+/// publishing its status, STOPPING=1 at the end. Nothing outside systemd.
+fn spawn_sd_notify(handle: &wemixvisor_supervisor::SupervisorHandle) {
+    let Ok(Some(notifier)) = wemixvisor_node::sdnotify::Notifier::from_env() else {
+        return;
+    };
+    let mut status = handle.watch_status();
+    let every = wemixvisor_node::sdnotify::watchdog_interval();
+    tokio::spawn(async move {
+        let mut ready = false;
+        let mut last = String::new();
+        let mut tick = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
+        loop {
+            tokio::select! {
+                changed = status.changed() => {
+                    if changed.is_err() {
+                        let _ = notifier.stopping();
+                        return;
+                    }
+                    let (line, running) = {
+                        let r = status.borrow_and_update();
+                        (format!("supervisor {}, node {}", r.supervisor.state, r.node.state), r.node.state == "running")
+                    };
+                    if running && !ready {
+                        ready = true;
+                        let _ = notifier.ready();
+                    }
+                    if line != last {
+                        let _ = notifier.status(&line);
+                        last = line;
+                    }
+                }
+                _ = tick.tick(), if every.is_some() => {
+                    let _ = notifier.watchdog();
+                }
+            }
+        }
+    });
 }
 
 /// Runs the supervisor until it ends; returns its exit code.
@@ -140,6 +182,7 @@ async fn supervise(
             }
         }
     });
+    spawn_sd_notify(&handle);
     let _api = api::serve(&home.socket_file(), handle)?;
     let code = sup.run().await?;
     let _ = std::fs::remove_file(home.socket_file());

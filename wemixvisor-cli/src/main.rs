@@ -34,6 +34,17 @@ fn default_sigpipe() {
 }
 
 fn main() -> ExitCode {
+    // As a container's PID 1 (or with WEMIXVISOR_SUBREAPER=1), a tiny init
+    // runs first and reaps orphaned grandchildren; the supervisor is its child.
+    #[cfg(target_os = "linux")]
+    match wemixvisor_node::reaper::init_if_needed() {
+        Ok(Some(code)) => std::process::exit(code),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
     let cli = cli::Cli::parse();
     if !matches!(
         cli.command,

@@ -159,7 +159,7 @@ pub async fn install_from_url<F: FileSystem>(
     let dl = staging.path().join("download");
     tracing::info!(upgrade = name, url, "downloading the upgrade binary");
     let digest = fetcher.download(url, &dl, source.checksum.as_ref()).await?;
-    check_signature(&fetcher, settings, source, &dl).await?;
+    check_signature(&fetcher, settings, source, &dl, name).await?;
     let tree = staging.path().join("tree");
     wemixvisor_core::atomic::create_dir_private(&tree)?;
     let kind = archive::detect(&dl)?;
@@ -195,6 +195,7 @@ async fn check_signature(
     settings: &UpgradeSettings,
     source: &BinarySource,
     file: &Path,
+    upgrade: &str,
 ) -> Result<(), UpgradeError> {
     let d = &settings.download;
     let url = source.url.as_str();
@@ -221,7 +222,7 @@ async fn check_signature(
     };
     match text {
         Some(t) => {
-            signature::verify_file(file, &t, &keys, url)?;
+            signature::verify_release(file, &t, &keys, url, upgrade)?;
             tracing::info!(url, "minisign signature verified");
             Ok(())
         }

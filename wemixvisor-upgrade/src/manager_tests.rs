@@ -941,7 +941,9 @@ async fn downloaded_over_https_verified_signed_and_applied() {
     srv.route("/geth.tar.gz", Reply::ok(archive.clone()));
     srv.route(
         "/geth.tar.gz.minisig",
-        Reply::ok(crate::signature::tests::sign(&sk, &archive).into_bytes()),
+        Reply::ok(
+            crate::signature::tests::sign_with_comment(&sk, &archive, "upgrade:v2").into_bytes(),
+        ),
     );
     srv.route("/bad.tar.gz", Reply::ok(archive.clone()));
     srv.route(
