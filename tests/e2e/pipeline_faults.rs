@@ -150,10 +150,6 @@ fn crash_at_start_converges() {
     crash_at("start");
 }
 
-#[test]
-fn crash_at_verify_converges() {
-    crash_at("verify");
-}
 
 #[test]
 fn crash_at_post_hook_converges() {

@@ -27,6 +27,7 @@ use wemixvisor_node::signals::SupervisorSignal;
 use wemixvisor_node::{HealthMonitor, RestartDecision, RestartTracker};
 use wemixvisor_upgrade::{
     read_upgrade_info, ApplyOutcome, UpgradeError, UpgradeInfoWatcher, UpgradeManager,
+    VerifyDecision,
 };
 
 use crate::event::{Actor, Event, EventRecord};
@@ -641,9 +642,38 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
 
     async fn on_tick(&mut self) -> Result<Flow, String> {
         self.poll_head().await;
+        self.tick_verification().await?;
         let args = self.spec.args.clone();
         self.manager_mut()?.prepare_pending(&args);
         self.upgrade_if_due().await
+    }
+
+    /// An upgrade whose journal stands at `verify` (a supervisor that died
+    /// inside the verification window) is judged on each tick until it is
+    /// healthy or rolled back.
+    async fn tick_verification(&mut self) -> Result<(), String> {
+        let Some(manager) = self.manager.as_mut() else {
+            return Ok(());
+        };
+        if manager.verifying().is_none() {
+            return Ok(());
+        }
+        match manager
+            .tick_verification(&*self.node, &self.chain, &mut self.spec)
+            .await
+        {
+            Ok(Some(VerifyDecision::Healthy { name, detail })) => {
+                tracing::info!(upgrade = %name, "{detail}; upgrade verified");
+            }
+            Ok(Some(VerifyDecision::Rollback { name, reason })) => {
+                tracing::error!(upgrade = %name, "{reason}; rolled back");
+                self.out.publish(Event::UpgradeRolledBack { name, reason });
+                self.new_run();
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        Ok(())
     }
 
     async fn on_health_tick(&mut self) -> Result<Flow, String> {
