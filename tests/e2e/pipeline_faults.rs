@@ -150,7 +150,6 @@ fn crash_at_start_converges() {
     crash_at("start");
 }
 
-
 #[test]
 fn crash_at_post_hook_converges() {
     crash_at("post-hook");
