@@ -46,8 +46,8 @@ pub use error::{ChainError, CoreError, NodeError};
 pub use home::{resolve_home_root, Home, HOME_ENV_VARS, MAX_SOCKET_PATH};
 pub use platform::Platform;
 pub use status::{
-    ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport, SupervisorStatus,
-    UpgradeStatus, STATUS_SCHEMA,
+    BlockedUpgrade, ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport,
+    SupervisorStatus, UpgradeStatus, VerifyingUpgrade, STATUS_SCHEMA,
 };
 pub use text::{truncate_bytes_for_display, truncate_for_display, DISPLAY_MAX};
 pub use traits::{

@@ -113,6 +113,41 @@ pub struct HealthEntry {
 pub struct UpgradeStatus {
     /// The next pending upgrade.
     pub pending: Option<PendingUpgrade>,
+    /// The upgrade whose verification window is open, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifying: Option<VerifyingUpgrade>,
+    /// Plans that cannot go ahead and hold back every later one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<BlockedUpgrade>,
+}
+
+/// An upgrade in its verification window (the new binary runs; a crash
+/// before `until` rolls it back).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerifyingUpgrade {
+    /// Name.
+    pub name: String,
+    /// End of the window (RFC 3339).
+    pub until: String,
+    /// What verification waits for, e.g. `waiting for quorum: 1 of 4
+    /// validators (need 3), head 99 at the upgrade height`.
+    pub detail: Option<String>,
+}
+
+/// A plan that holds the queue up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BlockedUpgrade {
+    /// Name.
+    pub name: String,
+    /// Activation height.
+    pub height: u64,
+    /// Why it cannot go ahead.
+    pub reason: String,
+    /// What fixes it.
+    pub fix: String,
+    /// Later plans waiting for it.
+    #[serde(default)]
+    pub holding_back: Vec<String>,
 }
 
 /// A pending upgrade with its distance.

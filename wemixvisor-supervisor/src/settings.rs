@@ -106,6 +106,9 @@ pub fn upgrade_settings(
         verify_timeout: timer(config.upgrade.verify_timeout),
         verify_window: timer(config.upgrade.verify_window),
         verify_min_peers: u64::from(config.upgrade.verify_min_peers),
+        // The loop watches the window (a crash inside it rolls back) while
+        // it goes on serving commands, health checks and the status.
+        verify_in_background: true,
         hook_timeout: timer(config.upgrade.hook_timeout),
         rollback_restore_data: config.upgrade.rollback_restore_data,
         custom_pre_upgrade: config.upgrade.custom_pre_upgrade.clone(),

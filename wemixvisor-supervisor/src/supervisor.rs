@@ -19,14 +19,14 @@ use tokio::time::Instant;
 use wemixvisor_config::{build_argv, Config, ConfigError, FlagOverrides, NodeOptions};
 use wemixvisor_core::lock::PidLock;
 use wemixvisor_core::{
-    ChainClient, CoreError, DataBackup, ExitInfo, HaltGuard, HaltReason, HaltVerdict, HealthEntry,
-    Home, LaunchSpec, NodeProcess, NodeState, OsFs, PendingUpgrade, StatusReport, UpgradePlan,
-    STATUS_SCHEMA,
+    BlockedUpgrade, ChainClient, CoreError, DataBackup, ExitInfo, HaltGuard, HaltReason,
+    HaltVerdict, HealthEntry, Home, LaunchSpec, NodeProcess, NodeState, OsFs, PendingUpgrade,
+    StatusReport, UpgradePlan, VerifyingUpgrade, STATUS_SCHEMA,
 };
 use wemixvisor_node::signals::SupervisorSignal;
 use wemixvisor_node::{HealthMonitor, RestartDecision, RestartTracker};
 use wemixvisor_upgrade::{
-    read_upgrade_info, ApplyOutcome, UpgradeError, UpgradeInfoWatcher, UpgradeManager,
+    read_upgrade_info, ApplyOutcome, BlockedPlan, UpgradeError, UpgradeInfoWatcher, UpgradeManager,
     VerifyDecision,
 };
 
@@ -45,6 +45,8 @@ const IDLE_HEAD_EVERY: Duration = Duration::from_secs(5);
 pub const GUARD_RECHECK: Duration = Duration::from_secs(5);
 /// Capacity of the event stream (slow subscribers lose the oldest events).
 const EVENT_CAPACITY: usize = 1024;
+/// While a plan is blocked, the loop says so in the log this often.
+pub const BLOCKED_LOG_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// The environment a supervisor reads its configuration through.
 pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -180,6 +182,15 @@ struct DeferredStop {
     reply: Option<oneshot::Sender<ControlResult>>,
 }
 
+/// Plans that hold the queue up, and what was said about them.
+#[derive(Debug, Default)]
+struct BlockedWatch {
+    now: Vec<BlockedPlan>,
+    /// Name and reason of each blocked plan an event was published for.
+    announced: Vec<(String, String)>,
+    logged_at: Option<Instant>,
+}
+
 /// What the head and the node's RPC told us.
 #[derive(Debug, Default)]
 struct ChainSeen {
@@ -226,6 +237,9 @@ pub struct Supervisor<N: NodeProcess + 'static, C: ChainClient + 'static, G: Hal
     last_exit: Option<ExitInfo>,
     last_error: Option<String>,
     halt: Option<PendingHalt>,
+    /// The upgrade in its verification window, as `status` shows it.
+    verifying: Option<VerifyingUpgrade>,
+    blocked: BlockedWatch,
     governance: Option<serde_json::Value>,
     inbox: Inbox,
     out: Outbox,
@@ -269,6 +283,8 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             last_exit: None,
             last_error: None,
             halt: None,
+            verifying: None,
+            blocked: BlockedWatch::default(),
             governance: None,
             inbox: Inbox {
                 commands: cmd_rx,
@@ -528,6 +544,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         if self.node.pid().is_some() {
             self.new_run();
         }
+        self.refresh_verifying();
         if let Some(stop) = stop {
             return Ok(Some(self.finish_stop(stop, 0).await));
         }
@@ -605,6 +622,13 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             };
             return Ok(Flow::Continue);
         }
+        // A new binary that exits inside its verification window is rolled
+        // back, not restarted by the crash policy until it gives up.
+        match self.tick_verification().await {
+            Ok(Some(VerifyDecision::Rollback { .. })) => return Ok(Flow::Continue),
+            Ok(_) => {}
+            Err(e) => self.arm_failed("verification", e),
+        }
         // A node that halts at an upgrade height writes upgrade-info.json
         // before it exits: a plan due now comes before any restart.
         self.ingest_trigger_file();
@@ -645,35 +669,134 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         self.tick_verification().await?;
         let args = self.spec.args.clone();
         self.manager_mut()?.prepare_pending(&args);
+        self.watch_blocked();
         self.upgrade_if_due().await
     }
 
-    /// An upgrade whose journal stands at `verify` (a supervisor that died
-    /// inside the verification window) is judged on each tick until it is
-    /// healthy or rolled back.
-    async fn tick_verification(&mut self) -> Result<(), String> {
+    /// The upgrade in its verification window (the pipeline returns once
+    /// the new node passes its immediate checks) is judged on every tick
+    /// and on every exit of the node the loop did not ask for: applied
+    /// when the window ends healthy, rolled back (binary, and data with
+    /// `upgrade.rollback_restore_data`) on a crash inside it, and shown in
+    /// `status` while it waits (e.g. for quorum at a fork height).
+    async fn tick_verification(&mut self) -> Result<Option<VerifyDecision>, String> {
         let Some(manager) = self.manager.as_mut() else {
-            return Ok(());
+            return Ok(None);
         };
         if manager.verifying().is_none() {
-            return Ok(());
+            self.verifying = None;
+            return Ok(None);
         }
-        match manager
+        let height = manager
+            .journal()
+            .ok()
+            .and_then(|j| j.active)
+            .map_or(0, |a| a.height);
+        let decision = manager
             .tick_verification(&*self.node, &self.chain, &mut self.spec)
             .await
-        {
-            Ok(Some(VerifyDecision::Healthy { name, detail })) => {
+            .map_err(|e| e.to_string());
+        self.refresh_verifying();
+        match decision? {
+            Some(VerifyDecision::Healthy { name, detail }) => {
                 tracing::info!(upgrade = %name, "{detail}; upgrade verified");
+                self.out.publish(Event::UpgradeApplied {
+                    name: name.clone(),
+                    height,
+                });
+                Ok(Some(VerifyDecision::Healthy { name, detail }))
             }
-            Ok(Some(VerifyDecision::Rollback { name, reason })) => {
-                tracing::error!(upgrade = %name, "{reason}; rolled back");
-                self.out.publish(Event::UpgradeRolledBack { name, reason });
-                self.new_run();
+            Some(VerifyDecision::Rollback { name, reason }) => {
+                self.out.publish(Event::UpgradeFailed {
+                    name: name.clone(),
+                    error: format!("the new binary failed verification: {reason}"),
+                });
+                self.out.publish(Event::UpgradeRolledBack {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                });
+                // The crash that rolled back is not the old binary's: its
+                // restart budget starts afresh.
+                self.restarts.reset();
+                self.spec = self.fresh_spec();
+                match self.node.pid() {
+                    Some(pid) => self.started(pid),
+                    None => {
+                        if let Err(e) = self.start_node().await {
+                            self.arm_failed("verification", e);
+                        }
+                    }
+                }
+                Ok(Some(VerifyDecision::Rollback { name, reason }))
             }
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
+            other => Ok(other),
         }
-        Ok(())
+    }
+
+    /// What `status` shows of the verification window, from the journal.
+    fn refresh_verifying(&mut self) {
+        self.verifying = self
+            .manager
+            .as_ref()
+            .and_then(|m| m.verifying())
+            .map(|(name, w)| VerifyingUpgrade {
+                name,
+                until: humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + Duration::from_secs(w.deadline_unix),
+                )
+                .to_string(),
+                detail: w.detail,
+            });
+    }
+
+    /// A blocked plan holds back every later one, so it is never silent:
+    /// an event each time a plan becomes blocked or its reason changes, a
+    /// log line with the fix every [`BLOCKED_LOG_EVERY`], and the list in
+    /// `status`.
+    fn watch_blocked(&mut self) {
+        let head = self.seen.head;
+        let Some(manager) = self.manager.as_mut() else {
+            return;
+        };
+        let now = manager.blocked(head);
+        for b in &now {
+            let key = (b.name.clone(), b.reason.clone());
+            if !self.blocked.announced.contains(&key) {
+                self.blocked.announced.retain(|(n, _)| *n != b.name);
+                self.blocked.announced.push(key);
+                self.out.publish(Event::UpgradeBlocked {
+                    name: b.name.clone(),
+                    reason: b.reason.clone(),
+                    fix: b.fix.clone(),
+                });
+                // The event logger logs it now, with its fix.
+                self.blocked.logged_at = Some(Instant::now());
+            }
+        }
+        self.blocked
+            .announced
+            .retain(|(n, _)| now.iter().any(|b| b.name == *n));
+        if now.is_empty() {
+            if !self.blocked.now.is_empty() {
+                tracing::info!("no upgrade plan is blocked any more");
+            }
+            self.blocked.logged_at = None;
+        } else if self
+            .blocked
+            .logged_at
+            .is_none_or(|t| t.elapsed() >= BLOCKED_LOG_EVERY)
+        {
+            for b in &now {
+                let behind = if b.holding_back.is_empty() {
+                    String::new()
+                } else {
+                    format!("; holding back {}", b.holding_back.join(", "))
+                };
+                tracing::error!(upgrade = %b.name, height = b.height, "upgrade '{}' is blocked: {}{behind}; fix: {}", b.name, b.reason, b.fix);
+            }
+            self.blocked.logged_at = Some(Instant::now());
+        }
+        self.blocked.now = now;
     }
 
     async fn on_health_tick(&mut self) -> Result<Flow, String> {
@@ -1450,11 +1573,19 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
     ) -> Flow {
         match outcome {
             Ok(ApplyOutcome::Restarted { name, pid }) => {
-                tracing::info!(upgrade = %name, pid, "upgrade done; node running the new binary");
-                self.out.publish(Event::UpgradeApplied {
-                    name,
-                    height: plan.height,
-                });
+                self.refresh_verifying();
+                match &self.verifying {
+                    Some(v) => {
+                        tracing::info!(upgrade = %name, pid, until = %v.until, "the new binary runs; its verification window is open (a crash inside it rolls back)");
+                    }
+                    None => {
+                        tracing::info!(upgrade = %name, pid, "upgrade done; node running the new binary");
+                        self.out.publish(Event::UpgradeApplied {
+                            name,
+                            height: plan.height,
+                        });
+                    }
+                }
                 self.started(pid);
                 return Flow::Continue;
             }
@@ -1466,18 +1597,9 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
                 });
                 return Flow::Exit(0);
             }
-            Ok(ApplyOutcome::Blocked {
-                name,
-                reason,
-                new_reason,
-            }) => {
-                if new_reason {
-                    self.out.publish(Event::UpgradeBlocked {
-                        name,
-                        reason: reason.clone(),
-                        fix: "install the binary (`wemixvisor upgrade add`) or fix the plan".into(),
-                    });
-                }
+            Ok(ApplyOutcome::Blocked { .. }) => {
+                // Announced and logged, with its fix, in one place.
+                self.watch_blocked();
             }
             Err(e) => {
                 self.out.publish(Event::UpgradeFailed {
@@ -1739,6 +1861,19 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
                 }
             })
         });
+        r.upgrade.verifying = self.verifying.clone();
+        r.upgrade.blocked = self
+            .blocked
+            .now
+            .iter()
+            .map(|b| BlockedUpgrade {
+                name: b.name.clone(),
+                height: b.height,
+                reason: b.reason.clone(),
+                fix: b.fix.clone(),
+                holding_back: b.holding_back.clone(),
+            })
+            .collect();
         r.governance = self.governance.clone();
         r.updated_at = now_rfc3339();
         r
@@ -1974,9 +2109,9 @@ fn log_event(e: &Event) {
                 tracing::warn!(check = %check, "health check failing: {detail}")
             }
         }
-        Event::UpgradeBlocked { name, reason, .. } => {
-            tracing::error!(upgrade = %name, "{reason}");
-            tracing::warn!(upgrade = %name, "the current node keeps running; the upgrade goes ahead as soon as its binary is installed");
+        Event::UpgradeBlocked { name, reason, fix } => {
+            tracing::error!(upgrade = %name, "upgrade '{name}' is blocked: {reason}; fix: {fix}");
+            tracing::warn!(upgrade = %name, "the current node keeps running; later upgrades wait for this one");
         }
         Event::UpgradeFailed { name, error } => {
             tracing::error!(upgrade = %name, error = %error, "upgrade failed; the previous binary stays")

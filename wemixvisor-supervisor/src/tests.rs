@@ -549,3 +549,263 @@ async fn the_loop_answers_with_a_fifo_at_the_trigger_path() {
     }
     r.task.abort();
 }
+
+/// Log lines written while the test runs (the loop and its tasks share the
+/// test's thread on a current-thread runtime).
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        (logs.clone(), tracing::subscriber::set_default(sub))
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines().filter(|l| l.contains(needle)).count()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn plan(name: &str, height: u64) -> wemixvisor_core::UpgradePlan {
+    wemixvisor_core::UpgradePlan {
+        name: name.into(),
+        height,
+        info: wemixvisor_core::InfoSource::None,
+        source: "cli".into(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blocked_plan_is_announced_once_and_logged_every_few_minutes_with_its_fix() {
+    let (logs, _guard) = Logs::capture();
+    let mut r = rig("[upgrade]\npoll_interval = \"1s\"\n");
+    running(&r).await;
+    // no binary is installed for v9 (a plan may be queued before its
+    // binary); v10 waits behind it
+    r.handle
+        .upgrade_plan(vec![plan("v9", 150), plan("v10", 400)], cli())
+        .await
+        .unwrap();
+    r.chain.set_head(150);
+    wait_status(&r.handle, "v9 blocked", |s| {
+        s.upgrade.blocked.iter().any(|b| b.name == "v9")
+    })
+    .await;
+    let st = r.handle.status();
+    let b = st.upgrade.blocked.iter().find(|b| b.name == "v9").unwrap();
+    assert_eq!(b.holding_back, vec!["v10".to_string()], "{b:?}");
+    assert!(b.fix.contains("upgrade cancel v9"), "{b:?}");
+    run_for(Duration::from_secs(5)).await;
+    let announced = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::UpgradeBlocked { name, fix, .. } if name == "v9" && fix.contains("upgrade cancel v9")))
+            .count()
+    };
+    let ev = drain(&mut r.events);
+    assert_eq!(announced(&ev), 1, "{ev:#?}");
+    let said = logs.count("upgrade 'v9' is blocked");
+    assert!(said >= 1, "no log line about v9");
+    // minutes later: still blocked, said again in the log, no new event
+    run_for(crate::supervisor::BLOCKED_LOG_EVERY * 2 + Duration::from_secs(5)).await;
+    assert!(
+        logs.count("upgrade 'v9' is blocked") >= said + 2,
+        "the blocked plan was not logged again"
+    );
+    assert_eq!(announced(&drain(&mut r.events)), 0);
+    // the fix: cancel it; it is no longer shown
+    r.handle.upgrade_cancel("v9".into(), cli()).await.unwrap();
+    wait_status(&r.handle, "v9 no longer blocked", |s| {
+        !s.upgrade.blocked.iter().any(|b| b.name == "v9")
+    })
+    .await;
+    r.handle.stop(true, cli()).await.unwrap();
+    r.task.await.unwrap().unwrap();
+}
+
+/// A home whose `current` was switched to `upgrades/v2` and whose journal
+/// stands at `verify`, with the window ending `window_left` from now (a
+/// supervisor that died inside the window).
+fn verifying_home(config_toml: &str, window_left: u64) -> (tempfile::TempDir, Home) {
+    use wemixvisor_upgrade::{ActiveUpgrade, Journal, Step, VerifyWindow};
+    let (dir, home) = make_home(config_toml);
+    let bin = home.upgrade_bin("v2", "geth");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+    for b in [&bin, &home.genesis_bin("geth")] {
+        std::fs::set_permissions(b, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    std::fs::remove_file(home.current_link()).unwrap();
+    std::os::unix::fs::symlink("upgrades/v2", home.current_link()).unwrap();
+    std::fs::create_dir_all(home.state_dir()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut j = Journal::load(&home.upgrade_journal_file()).unwrap();
+    j.active = Some(ActiveUpgrade {
+        name: "v2".into(),
+        height: 100,
+        head: Some(99),
+        from: None,
+        step: Step::Verify,
+        attempt: 1,
+        previous_args: vec!["--http".into()],
+        args: vec!["--http".into()],
+        migrations: Vec::new(),
+        snapshot: None,
+        rollback_reason: None,
+        restore_data: false,
+        restart_after_rollback: true,
+        manual: false,
+        helper: None,
+        migration: None,
+        verify: Some(VerifyWindow {
+            opened_unix: now.saturating_sub(60),
+            deadline_unix: now + window_left,
+            ..VerifyWindow::default()
+        }),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        updated_at: "2026-01-01T00:00:00Z".into(),
+    });
+    j.save().unwrap();
+    (dir, home)
+}
+
+fn rig_in(dir: tempfile::TempDir, home: Home, node: FakeNode) -> Rig {
+    let config = Config::load(&home, &|_| None, &FlagOverrides::default()).unwrap();
+    let chain = FakeChain::at(100);
+    let opts = SupervisorOptions {
+        home: home.clone(),
+        config,
+        cli_args: vec!["--http".into()],
+        env: Arc::new(|_| None),
+        flags: FlagOverrides::default(),
+        version: "test".into(),
+    };
+    let guard = FakeGuard::allow();
+    let (sup, handle) = Supervisor::new(opts, node.clone(), chain.clone(), guard.clone());
+    let signals = sup.signal_sender();
+    let events = handle.subscribe();
+    let task = tokio::spawn(sup.run());
+    Rig {
+        _dir: dir,
+        home,
+        node,
+        chain,
+        guard,
+        handle,
+        events,
+        signals,
+        task,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_inside_the_verification_window_rolls_back_instead_of_restarting() {
+    let (dir, home) = verifying_home("[upgrade]\npoll_interval = \"1s\"\n", 1800);
+    let node = FakeNode::new();
+    // the new binary passes its first checks, then crashes
+    node.script([RunScript::crash_after(Duration::from_secs(20), 2)]);
+    let mut r = rig_in(dir, home, node);
+    running(&r).await;
+    wait_status(&r.handle, "the window in the status", |s| {
+        s.upgrade
+            .verifying
+            .as_ref()
+            .is_some_and(|v| v.name == "v2" && v.detail.is_some())
+    })
+    .await;
+    run_for(Duration::from_secs(25)).await;
+    running(&r).await;
+    let ev = drain(&mut r.events);
+    assert_eq!(
+        std::fs::read_link(r.home.current_link()).unwrap(),
+        std::path::Path::new("genesis"),
+        "{ev:#?}"
+    );
+    let st = r.handle.status();
+    assert!(st.upgrade.verifying.is_none(), "{st:#?}");
+    assert_eq!(st.node.binary, "genesis");
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::UpgradeRolledBack { name, reason } if name == "v2" && reason.contains("exited"))),
+        "{ev:#?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::UpgradeFailed { name, .. } if name == "v2")),
+        "{ev:#?}"
+    );
+    // rolled back, not restarted on the bad binary by the crash policy
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::NodeRestarting { .. })),
+        "{ev:#?}"
+    );
+    let starts: Vec<_> = r
+        .node
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            NodeCall::Start(spec) => Some(spec.program),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    assert!(
+        starts[0].to_string_lossy().contains("current"),
+        "{starts:?}"
+    );
+    let j = wemixvisor_upgrade::Journal::load(&r.home.upgrade_journal_file()).unwrap();
+    assert!(j.active.is_none());
+    assert_eq!(
+        j.history.last().map(|h| h.outcome),
+        Some(wemixvisor_upgrade::Outcome::RolledBack)
+    );
+    r.handle.stop(true, cli()).await.unwrap();
+    r.task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_ends_with_the_node_up_applies_the_upgrade() {
+    let (dir, home) = verifying_home("[upgrade]\npoll_interval = \"1s\"\n", 0);
+    let mut r = rig_in(dir, home, FakeNode::new());
+    running(&r).await;
+    run_for(Duration::from_secs(3)).await;
+    let ev = drain(&mut r.events);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::UpgradeApplied { name, height: 100 } if name == "v2")),
+        "{ev:#?}"
+    );
+    assert!(r.handle.status().upgrade.verifying.is_none());
+    assert_eq!(
+        std::fs::read_link(r.home.current_link()).unwrap(),
+        std::path::Path::new("upgrades/v2")
+    );
+    let j = wemixvisor_upgrade::Journal::load(&r.home.upgrade_journal_file()).unwrap();
+    assert!(j.active.is_none());
+    r.handle.stop(true, cli()).await.unwrap();
+    r.task.await.unwrap().unwrap();
+}

@@ -1115,11 +1115,12 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
 
         spec.args = a.args.clone();
         spec.program = self.store.launch_program();
-        if !self.settings.restart_after_upgrade {
+        if !self.settings.restart_after_upgrade && from_step <= Step::Switch {
             // The node is started by whoever starts wemixvisor next (the
             // service manager): the journal stays at `start`, so the next
-            // start-up recovery starts the new binary, verifies it in its
-            // window and runs the post-upgrade hook.
+            // start-up recovery (which comes in here from `start`) starts
+            // the new binary, verifies it in its window and runs the
+            // post-upgrade hook.
             journal.enter(Step::Start)?;
             self.transact(|q| {
                 q.set_status(
@@ -1315,13 +1316,32 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             return Ok(None);
         }
         let name = a.name.clone();
-        Ok(Some(
-            match self.assess_now(&mut journal, node, chain, false).await? {
-                Verdict::Pending(detail) => VerifyDecision::Pending { name, detail },
-                Verdict::Healthy(detail) => VerifyDecision::Healthy { name, detail },
-                Verdict::Rollback(reason) => VerifyDecision::Rollback { name, reason },
-            },
-        ))
+        let verdict = match self.assess_now(&mut journal, node, chain, false).await? {
+            Verdict::Pending(detail) => self
+                .close_early(&journal)
+                .unwrap_or(Verdict::Pending(detail)),
+            v => v,
+        };
+        Ok(Some(match verdict {
+            Verdict::Pending(detail) => VerifyDecision::Pending { name, detail },
+            Verdict::Healthy(detail) => VerifyDecision::Healthy { name, detail },
+            Verdict::Rollback(reason) => VerifyDecision::Rollback { name, reason },
+        }))
+    }
+
+    /// A window whose node has made blocks closes early when the next plan
+    /// is due at that head: the next upgrade halts this binary anyway, and
+    /// nodes catching up through several forks must not wait a whole window
+    /// at each.
+    fn close_early(&self, journal: &Journal) -> Option<Verdict> {
+        let adv = journal.active.as_ref()?.verify.as_ref()?.advanced?;
+        let next = self.queue.next_pending()?;
+        (next.height <= adv).then(|| {
+            Verdict::Healthy(format!(
+                "the new node is healthy: its head advanced to {adv}, where upgrade '{}' (height {}) is due; the verification window closes early",
+                next.name, next.height
+            ))
+        })
     }
 
     /// For the supervisor loop, on every tick and on every exit of the node

@@ -684,15 +684,14 @@ async fn without_restart_after_upgrade_the_next_start_starts_and_verifies() {
     assert_eq!(m.journal().unwrap().active.unwrap().step, Step::Start);
     assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "verifying");
     assert!(!fx.home.root().join("post-ran").exists());
-    // wemixvisor starts again (the service manager): started and verified
+    // wemixvisor starts again (the service manager), with the same
+    // setting: the new binary is started and verified, not left at `start`
     let node = ScriptedNode::default();
-    let mut m = fx.manager(UpgradeSettings {
-        restart_after_upgrade: true,
-        ..s
-    });
+    let mut m = fx.manager(s);
     let r = m.recover(&node, &chain, &mut spec).await.unwrap();
     assert_eq!(r, Recovery::Resumed { name: "v2".into() });
     assert!(node.is_running());
+    assert!(m.journal().unwrap().active.is_none());
     assert!(fx.home.root().join("post-ran").exists());
     assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "applied");
 }

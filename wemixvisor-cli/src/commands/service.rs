@@ -374,6 +374,24 @@ pub fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
         ),
         None => println!("upgrade     none pending"),
     }
+    if let Some(v) = &r.upgrade.verifying {
+        println!(
+            "  verifying {} until {}{}",
+            v.name,
+            v.until,
+            v.detail
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        );
+    }
+    for b in &r.upgrade.blocked {
+        println!("  BLOCKED   {} (height {}): {}", b.name, b.height, b.reason);
+        if !b.holding_back.is_empty() {
+            println!("            holding back: {}", b.holding_back.join(", "));
+        }
+        println!("            fix: {}", b.fix);
+    }
     if !r.node.argv.is_empty() {
         println!("argv        {}", r.node.argv.join(" "));
     }
