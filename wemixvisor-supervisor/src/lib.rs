@@ -53,3 +53,5 @@ impl HaltGuard for DynGuard {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;
