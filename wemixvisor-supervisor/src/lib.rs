@@ -55,3 +55,5 @@ impl HaltGuard for DynGuard {
 mod tests;
 #[cfg(test)]
 mod upgrade_tests;
+#[cfg(test)]
+mod verb_tests;

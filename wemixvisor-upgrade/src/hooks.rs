@@ -225,6 +225,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stop_ends_a_running_hook_and_its_group_gracefully() {
+        let d = tempfile::tempdir().unwrap();
+        let e = env(d.path());
+        let marks = d.path().join("marks");
+        // The hook and a grandchild; SIGTERM is trapped to show it came first.
+        let hook = script(
+            d.path(),
+            "slow",
+            &format!(
+                "trap 'echo term >> {m}; exit 1' TERM; sleep 60 & echo started >> {m}; wait",
+                m = marks.display()
+            ),
+        );
+        let stop = StopRequest::new();
+        let s2 = stop.clone();
+        let m2 = marks.clone();
+        tokio::spawn(async move {
+            while !std::fs::read_to_string(&m2).is_ok_and(|t| t.contains("started")) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            s2.request();
+        });
+        let t = std::time::Instant::now();
+        let err = run_hook_until("pre-upgrade", &hook, &e, T, 0, None, Some(&stop))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpgradeError::Interrupted { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        assert!(std::fs::read_to_string(&marks).unwrap().contains("term"));
+        // Already requested: the next hook does not run on.
+        let err = run_hook_until("pre-upgrade", &hook, &e, T, 0, None, Some(&stop))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpgradeError::Interrupted { .. }), "{err}");
+    }
+
+    #[tokio::test]
     async fn retry_31_up_to_the_limit() {
         let d = tempfile::tempdir().unwrap();
         let e = env(d.path());
