@@ -113,6 +113,9 @@ pub struct HealthEntry {
 pub struct UpgradeStatus {
     /// The next pending upgrade.
     pub pending: Option<PendingUpgrade>,
+    /// The journaled step an upgrade is at now (`v2: pre-hook`), while one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     /// The upgrade whose verification window is open, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verifying: Option<VerifyingUpgrade>,

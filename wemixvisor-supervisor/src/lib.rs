@@ -53,3 +53,7 @@ impl HaltGuard for DynGuard {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;
+#[cfg(test)]
+mod verb_tests;

@@ -26,8 +26,8 @@ use wemixvisor_core::{
 use wemixvisor_node::signals::SupervisorSignal;
 use wemixvisor_node::{HealthMonitor, RestartDecision, RestartTracker};
 use wemixvisor_upgrade::{
-    read_upgrade_info, ApplyOutcome, BlockedPlan, UpgradeError, UpgradeInfoWatcher, UpgradeManager,
-    VerifyDecision,
+    read_upgrade_info, ApplyOutcome, BlockedPlan, StopRequest, UpgradeError, UpgradeInfoWatcher,
+    UpgradeManager, VerifyDecision,
 };
 
 use crate::event::{Actor, Event, EventRecord};
@@ -217,6 +217,9 @@ pub struct Supervisor<N: NodeProcess + 'static, C: ChainClient + 'static, G: Hal
     chain: C,
     guard: G,
     manager: Option<UpgradeManager<OsFs>>,
+    /// Set by a stop that arrives during an upgrade step: the pipeline ends
+    /// at its next safe point.
+    upgrade_stop: StopRequest,
     data_backup: Option<Arc<dyn DataBackup>>,
     backup_fn: Option<BackupFn>,
     log_level: Option<LogLevelFn>,
@@ -269,6 +272,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             chain,
             guard,
             manager: None,
+            upgrade_stop: StopRequest::new(),
             data_backup: None,
             backup_fn: None,
             log_level: None,
@@ -499,6 +503,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let (orphan, stop) = guarded(
             &mut self.inbox,
             &self.out,
+            &self.upgrade_stop,
             "a node left by an earlier supervisor is being stopped",
             wemixvisor_node::stop_orphaned_node(&home.node_pid_file(), &home.data_dir(), grace),
         )
@@ -518,7 +523,9 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             settings,
             self.data_backup.clone(),
         )
-        .map_err(SupervisorError::Upgrade)?;
+        .map_err(SupervisorError::Upgrade)?
+        .with_step_sink(step_sink(self.out.clone(), self.status.clone()));
+        self.upgrade_stop = manager.stop_request();
         self.manager = Some(manager);
         self.spec = self.fresh_spec();
         tracing::info!(home = %home.root().display(), node = %self.spec.program.display(), args = ?self.spec.args, "wemixvisor starting");
@@ -531,18 +538,22 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let (recovery, stop) = guarded(
             &mut self.inbox,
             &self.out,
+            &self.upgrade_stop,
             "the upgrade journal is being recovered",
             manager.recover(&*self.node, &self.chain, &mut self.spec),
         )
         .await;
         match recovery {
             Ok(r) => tracing::info!(recovery = ?r, "upgrade journal checked"),
+            Err(e @ UpgradeError::Interrupted { .. }) => tracing::warn!("{e}"),
             Err(e) => {
                 self.arm_failed("recovery", e.to_string());
             }
         }
-        if self.node.pid().is_some() {
-            self.new_run();
+        if let Some(pid) = self.node.pid() {
+            // Recovery started the node (the new binary, or the previous
+            // one after a rollback).
+            self.started(pid);
         }
         self.refresh_verifying();
         if let Some(stop) = stop {
@@ -709,7 +720,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             Some(VerifyDecision::Rollback { name, reason }) => {
                 self.out.publish(Event::UpgradeFailed {
                     name: name.clone(),
-                    error: format!("the new binary failed verification: {reason}"),
+                    error: reason.clone(),
                 });
                 self.out.publish(Event::UpgradeRolledBack {
                     name: name.clone(),
@@ -1217,6 +1228,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let (r, stop) = guarded(
             &mut self.inbox,
             &self.out,
+            &self.upgrade_stop,
             "a rollback is in progress",
             manager.rollback(
                 &*self.node,
@@ -1533,8 +1545,9 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
     }
 
     /// Runs the upgrade pipeline for `plan` while signals and commands are
-    /// still served (a stop waits for the pipeline's end, a safe point with
-    /// a consistent journal), then settles the outcome.
+    /// still served (a stop ends it at its next safe point: between
+    /// journaled steps, or a running hook stopped gracefully), then settles
+    /// the outcome.
     async fn apply_guarded(
         &mut self,
         plan: &UpgradePlan,
@@ -1555,10 +1568,17 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let (outcome, stop) = guarded(
             &mut self.inbox,
             &self.out,
+            &self.upgrade_stop,
             &busy,
             manager.apply(plan, &*self.node, &self.chain, &mut self.spec, head),
         )
         .await;
+        if let (Err(e @ UpgradeError::Interrupted { .. }), Some(_)) = (&outcome, &stop) {
+            // Ended at a safe point for the stop: nothing to settle, the
+            // journal is recovered at the next start.
+            tracing::warn!("{e}");
+            return (Flow::Continue, stop);
+        }
         let flow = self.settle_upgrade(plan, outcome, exit).await;
         (flow, stop)
     }
@@ -1992,13 +2012,14 @@ async fn recv_feed(feed: &mut Option<mpsc::Receiver<FeedItem>>) -> Option<FeedIt
 }
 
 /// Runs a long step (`fut`) while still serving signals and commands: a
-/// stop (command or signal) is kept and returned, to be carried out when
-/// the step has reached its end; other commands wait in the backlog and
-/// are answered after it. The status stays readable through the handle
-/// all along.
+/// stop (command or signal) sets `stop_flag` (the upgrade pipeline ends at
+/// its next safe point) and is returned, to be carried out when the step
+/// has ended; other commands wait in the backlog and are answered after
+/// it. The status stays readable through the handle all along.
 async fn guarded<F: Future>(
     inbox: &mut Inbox,
     out: &Outbox,
+    stop_flag: &StopRequest,
     busy: &str,
     fut: F,
 ) -> (F::Output, Option<DeferredStop>) {
@@ -2012,6 +2033,7 @@ async fn guarded<F: Future>(
                 out.publish(Event::ControlReceived { verb: if sig.is_shutdown() { "stop" } else { "reload" }.into(), actor: actor.clone() });
                 if sig.is_shutdown() && stop.is_none() {
                     tracing::info!(signal = sig.name(), "stop asked while {busy}; stopping once it reaches a safe point");
+                    stop_flag.request();
                     stop = Some(DeferredStop { force: true, actor, reply: None });
                 }
             }
@@ -2020,6 +2042,7 @@ async fn guarded<F: Future>(
                     Command::Stop { force, actor, reply } => {
                         out.publish(Event::ControlReceived { verb: "stop".into(), actor: actor.clone() });
                         tracing::info!("stop asked while {busy}; stopping once it reaches a safe point");
+                        stop_flag.request();
                         if let Some(prev) = stop.replace(DeferredStop { force, actor, reply: Some(reply) }) {
                             answer(prev.reply, Ok("stopping".into()));
                         }
@@ -2030,6 +2053,24 @@ async fn guarded<F: Future>(
             }
         }
     }
+}
+
+/// Turns the pipeline's steps into [`Event::UpgradeStep`] and the status's
+/// `upgrade.step` (cleared when the upgrade ends).
+fn step_sink(out: Outbox, status: watch::Sender<StatusReport>) -> wemixvisor_upgrade::StepSink {
+    Arc::new(move |name: &str, step: &str| {
+        out.publish(Event::UpgradeStep {
+            name: name.to_string(),
+            step: step.to_string(),
+        });
+        let ended = matches!(
+            step,
+            "done" | "rolled back" | "failed" | "aborted" | "interrupted"
+        );
+        publish_status_of(&status, |r| {
+            r.upgrade.step = (!ended).then(|| format!("{name}: {step}"));
+        });
+    })
 }
 
 /// Reads the last status report written to `state/status.json`.
@@ -2115,6 +2156,9 @@ fn log_event(e: &Event) {
         }
         Event::UpgradeFailed { name, error } => {
             tracing::error!(upgrade = %name, error = %error, "upgrade failed; the previous binary stays")
+        }
+        Event::UpgradeStep { name, step } => {
+            tracing::info!(upgrade = %name, step = %step, "upgrade step")
         }
         Event::UpgradeApplied { name, height } => {
             tracing::info!(upgrade = %name, height, "upgrade applied")

@@ -16,28 +16,49 @@ use crate::{
     TakenBackup,
 };
 
-struct Rig<G: HaltGuard + 'static = FakeGuard> {
-    _dir: tempfile::TempDir,
-    home: Home,
-    node: FakeNode,
-    chain: FakeChain,
-    guard: G,
-    handle: SupervisorHandle,
-    events: broadcast::Receiver<EventRecord>,
-    signals: tokio::sync::mpsc::Sender<SupervisorSignal>,
-    task: tokio::task::JoinHandle<Result<i32, SupervisorError>>,
+pub(crate) struct Rig<G: HaltGuard + 'static = FakeGuard> {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) home: Home,
+    pub(crate) node: FakeNode,
+    pub(crate) chain: FakeChain,
+    pub(crate) guard: G,
+    pub(crate) handle: SupervisorHandle,
+    pub(crate) events: broadcast::Receiver<EventRecord>,
+    pub(crate) signals: tokio::sync::mpsc::Sender<SupervisorSignal>,
+    pub(crate) task: tokio::task::JoinHandle<Result<i32, SupervisorError>>,
 }
 
-fn cli() -> Actor {
+pub(crate) fn cli() -> Actor {
     Actor::Cli { uid: 1000 }
 }
 
-fn make_home(config_toml: &str) -> (tempfile::TempDir, Home) {
+/// What a rig is built from besides its configuration.
+pub(crate) struct Setup<G> {
+    pub(crate) node: FakeNode,
+    pub(crate) guard: G,
+    pub(crate) chain: FakeChain,
+    pub(crate) backup: Option<crate::BackupFn>,
+    pub(crate) feed: Option<tokio::sync::mpsc::Receiver<crate::FeedItem>>,
+}
+
+impl Setup<FakeGuard> {
+    pub(crate) fn new() -> Self {
+        Setup {
+            node: FakeNode::new(),
+            guard: FakeGuard::allow(),
+            chain: FakeChain::at(100),
+            backup: None,
+            feed: None,
+        }
+    }
+}
+
+pub(crate) fn make_home(config_toml: &str) -> (tempfile::TempDir, Home) {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::new(dir.path());
     let bin = home.genesis_bin("geth");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+    wemixvisor_testkit::scripts::write_script(&bin, "").unwrap();
     std::os::unix::fs::symlink("genesis", home.current_link()).unwrap();
     std::fs::create_dir_all(home.config_dir()).unwrap();
     std::fs::create_dir_all(home.data_dir()).unwrap();
@@ -51,9 +72,30 @@ fn rig_with<G: HaltGuard + Clone + 'static>(
     guard: G,
     backup: Option<crate::BackupFn>,
 ) -> Rig<G> {
-    let (dir, home) = make_home(config_toml);
+    let setup = Setup {
+        node,
+        guard,
+        chain: FakeChain::at(100),
+        backup,
+        feed: None,
+    };
+    rig_in(make_home(config_toml), setup)
+}
+
+/// A supervisor over `setup`'s doubles on the home `home` (prepared by the
+/// caller), running.
+pub(crate) fn rig_in<G: HaltGuard + Clone + 'static>(
+    (dir, home): (tempfile::TempDir, Home),
+    setup: Setup<G>,
+) -> Rig<G> {
+    let Setup {
+        node,
+        guard,
+        chain,
+        backup,
+        feed,
+    } = setup;
     let config = Config::load(&home, &|_| None, &FlagOverrides::default()).unwrap();
-    let chain = FakeChain::at(100);
     let opts = SupervisorOptions {
         home: home.clone(),
         config,
@@ -63,6 +105,7 @@ fn rig_with<G: HaltGuard + Clone + 'static>(
         version: "test".into(),
     };
     let (mut sup, handle) = Supervisor::new(opts, node.clone(), chain.clone(), guard.clone());
+    sup = sup.with_feed(feed);
     if let Some(b) = backup {
         sup = sup.with_backup_fn(b);
     }
@@ -87,11 +130,15 @@ fn rig(config_toml: &str) -> Rig {
 }
 
 /// Lets the loop run for `d` of (paused) time.
-async fn run_for(d: Duration) {
+pub(crate) async fn run_for(d: Duration) {
     tokio::time::sleep(d).await;
 }
 
-async fn wait_status(h: &SupervisorHandle, what: &str, f: impl Fn(&StatusReport) -> bool) {
+pub(crate) async fn wait_status(
+    h: &SupervisorHandle,
+    what: &str,
+    f: impl Fn(&StatusReport) -> bool,
+) {
     for _ in 0..600 {
         if f(&h.status()) {
             return;
@@ -101,7 +148,7 @@ async fn wait_status(h: &SupervisorHandle, what: &str, f: impl Fn(&StatusReport)
     panic!("status never showed {what}: {:#?}", h.status());
 }
 
-fn drain(rx: &mut broadcast::Receiver<EventRecord>) -> Vec<Event> {
+pub(crate) fn drain(rx: &mut broadcast::Receiver<EventRecord>) -> Vec<Event> {
     let mut out = Vec::new();
     while let Ok(r) = rx.try_recv() {
         out.push(r.event);
@@ -109,7 +156,7 @@ fn drain(rx: &mut broadcast::Receiver<EventRecord>) -> Vec<Event> {
     out
 }
 
-async fn running(r: &Rig<impl HaltGuard>) {
+pub(crate) async fn running(r: &Rig<impl HaltGuard>) {
     wait_status(&r.handle, "node running", |s| s.node.state == "running").await;
 }
 
@@ -694,33 +741,17 @@ fn verifying_home(config_toml: &str, window_left: u64) -> (tempfile::TempDir, Ho
     (dir, home)
 }
 
-fn rig_in(dir: tempfile::TempDir, home: Home, node: FakeNode) -> Rig {
-    let config = Config::load(&home, &|_| None, &FlagOverrides::default()).unwrap();
-    let chain = FakeChain::at(100);
-    let opts = SupervisorOptions {
-        home: home.clone(),
-        config,
-        cli_args: vec!["--http".into()],
-        env: Arc::new(|_| None),
-        flags: FlagOverrides::default(),
-        version: "test".into(),
-    };
-    let guard = FakeGuard::allow();
-    let (sup, handle) = Supervisor::new(opts, node.clone(), chain.clone(), guard.clone());
-    let signals = sup.signal_sender();
-    let events = handle.subscribe();
-    let task = tokio::spawn(sup.run());
-    Rig {
-        _dir: dir,
-        home,
-        node,
-        chain,
-        guard,
-        handle,
-        events,
-        signals,
-        task,
-    }
+fn verifying_rig(dir: tempfile::TempDir, home: Home, node: FakeNode) -> Rig<FakeGuard> {
+    rig_in(
+        (dir, home),
+        Setup {
+            node,
+            guard: FakeGuard::allow(),
+            chain: FakeChain::at(100),
+            backup: None,
+            feed: None,
+        },
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -729,7 +760,7 @@ async fn a_crash_inside_the_verification_window_rolls_back_instead_of_restarting
     let node = FakeNode::new();
     // the new binary passes its first checks, then crashes
     node.script([RunScript::crash_after(Duration::from_secs(20), 2)]);
-    let mut r = rig_in(dir, home, node);
+    let mut r = verifying_rig(dir, home, node);
     running(&r).await;
     wait_status(&r.handle, "the window in the status", |s| {
         s.upgrade
@@ -790,7 +821,7 @@ async fn a_crash_inside_the_verification_window_rolls_back_instead_of_restarting
 #[tokio::test(start_paused = true)]
 async fn a_window_that_ends_with_the_node_up_applies_the_upgrade() {
     let (dir, home) = verifying_home("[upgrade]\npoll_interval = \"1s\"\n", 0);
-    let mut r = rig_in(dir, home, FakeNode::new());
+    let mut r = verifying_rig(dir, home, FakeNode::new());
     running(&r).await;
     run_for(Duration::from_secs(3)).await;
     let ev = drain(&mut r.events);

@@ -11,6 +11,7 @@ use wemixvisor_core::{ChainClient, ChainError, HaltGuard, HaltReason, HaltVerdic
 struct ChainState {
     head: u64,
     heads: VecDeque<u64>,
+    ticking: bool,
     peers: u64,
     syncing: SyncStatus,
     version: String,
@@ -38,6 +39,7 @@ impl FakeChain {
             state: Arc::new(Mutex::new(ChainState {
                 head,
                 heads: VecDeque::new(),
+                ticking: false,
                 peers: 5,
                 syncing: SyncStatus::Synced,
                 version: "Geth/v1.0.0-fake".into(),
@@ -61,6 +63,12 @@ impl FakeChain {
     /// last one stays.
     pub fn script_heads(&self, heads: impl IntoIterator<Item = u64>) {
         self.lock().heads.extend(heads);
+    }
+
+    /// Makes every `eth_blockNumber` after the scripted heads return one
+    /// block more than the last (a chain that makes blocks), or stand still.
+    pub fn set_ticking(&self, on: bool) {
+        self.lock().ticking = on;
     }
 
     /// Sets `net_peerCount`.
@@ -119,6 +127,8 @@ impl ChainClient for FakeChain {
         let mut g = self.check()?;
         if let Some(h) = g.heads.pop_front() {
             g.head = h;
+        } else if g.ticking {
+            g.head = g.head.saturating_add(1);
         }
         Ok(g.head)
     }

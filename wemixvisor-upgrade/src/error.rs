@@ -216,6 +216,15 @@ pub enum UpgradeError {
         /// Why.
         reason: String,
     },
+    /// A stop arrived while the upgrade ran; it ended at a safe point, with
+    /// the journal at `step` (recovered when wemixvisor starts again).
+    #[error("upgrade '{name}' was interrupted by a stop at step {step}; the journal keeps it, so it resumes or starts over when wemixvisor starts again")]
+    Interrupted {
+        /// Upgrade name.
+        name: String,
+        /// The journal step it ended at.
+        step: String,
+    },
     /// A rollback cannot be done.
     #[error("cannot roll back: {reason}\nhelp: {help}")]
     Rollback {

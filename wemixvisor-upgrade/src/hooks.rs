@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::proc::run_captured;
+use crate::proc::run_captured_until;
+use crate::stop::StopRequest;
 use crate::UpgradeError;
 
 /// Exit code of a hook that aborts the upgrade.
@@ -80,6 +81,21 @@ pub async fn run_hook_recorded(
     max_retries: u32,
     on_spawn: Option<&(dyn Fn(u32) + Send + Sync)>,
 ) -> Result<HookDecision, UpgradeError> {
+    run_hook_until(label, path, env, timeout, max_retries, on_spawn, None).await
+}
+
+/// [`run_hook_recorded`] that a stop ends: the hook's process group gets
+/// SIGTERM, then SIGKILL after [`crate::stop::HELPER_STOP_GRACE`], and the
+/// result is [`UpgradeError::Interrupted`] (the journal is the caller's).
+pub async fn run_hook_until(
+    label: &str,
+    path: &Path,
+    env: &HookEnv,
+    timeout: Duration,
+    max_retries: u32,
+    on_spawn: Option<&(dyn Fn(u32) + Send + Sync)>,
+    stop: Option<&StopRequest>,
+) -> Result<HookDecision, UpgradeError> {
     let fail = |reason: String| UpgradeError::Hook {
         name: env.name.clone(),
         hook: label.to_string(),
@@ -102,9 +118,16 @@ pub async fn run_hook_recorded(
         cmd.envs(env.vars())
             .env("WEMIXVISOR_HOOK", label)
             .current_dir(&env.home);
-        let r = run_captured(cmd, timeout, Some(label), OUTPUT_CAP, false, on_spawn)
+        let r = run_captured_until(cmd, timeout, Some(label), OUTPUT_CAP, false, on_spawn, stop)
             .await
             .map_err(|e| fail(format!("cannot run it: {e}")))?;
+        if r.stopped {
+            tracing::warn!(hook = label, upgrade = %env.name, "{label} hook stopped: wemixvisor is stopping");
+            return Err(UpgradeError::Interrupted {
+                name: env.name.clone(),
+                step: label.to_string(),
+            });
+        }
         let tail = if r.output.trim().is_empty() {
             String::new()
         } else {
@@ -199,6 +222,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("chmod +x"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_a_running_hook_and_its_group_gracefully() {
+        let d = tempfile::tempdir().unwrap();
+        let e = env(d.path());
+        let marks = d.path().join("marks");
+        // The hook and a grandchild; SIGTERM is trapped to show it came first.
+        let hook = script(
+            d.path(),
+            "slow",
+            &format!(
+                "trap 'echo term >> {m}; exit 1' TERM; sleep 60 & echo started >> {m}; wait",
+                m = marks.display()
+            ),
+        );
+        let stop = StopRequest::new();
+        let s2 = stop.clone();
+        let m2 = marks.clone();
+        tokio::spawn(async move {
+            while !std::fs::read_to_string(&m2).is_ok_and(|t| t.contains("started")) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            s2.request();
+        });
+        let t = std::time::Instant::now();
+        let err = run_hook_until("pre-upgrade", &hook, &e, T, 0, None, Some(&stop))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpgradeError::Interrupted { .. }), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        assert!(std::fs::read_to_string(&marks).unwrap().contains("term"));
+        // Already requested: the next hook does not run on.
+        let err = run_hook_until("pre-upgrade", &hook, &e, T, 0, None, Some(&stop))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UpgradeError::Interrupted { .. }), "{err}");
     }
 
     #[tokio::test]

@@ -62,6 +62,7 @@ mod proc;
 mod queue;
 mod settings;
 pub mod signature;
+pub mod stop;
 mod store;
 pub mod verify;
 mod watcher;
@@ -74,12 +75,13 @@ pub use journal::{
     ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step, VerifyWindow,
 };
 pub use manager::{
-    ApplyOutcome, OfflineNode, Recovery, StatusReport, UpgradeManager, VerifyDecision,
+    ApplyOutcome, OfflineNode, Recovery, StatusReport, StepSink, UpgradeManager, VerifyDecision,
 };
 pub use queue::{
     fingerprint, BlockedPlan, PlanStatus, PrepareState, QueueLock, QueuedPlan, UpgradeQueue,
 };
 pub use settings::{DownloadSettings, FlagMigration, UpgradeSettings};
+pub use stop::StopRequest;
 pub use store::{file_sha256, BinaryStore, SourceMarker, StagingDir};
 pub use watcher::{
     read_trigger_bytes, read_upgrade_info, UpgradeInfoWatcher, MAX_UPGRADE_INFO_BYTES,

@@ -10,13 +10,14 @@ use wemixvisor_core::{
     NodeState, UpgradePlan,
 };
 
-use crate::hooks::{run_hook, run_hook_recorded, HookDecision, HookEnv};
+use crate::hooks::{run_hook_until, HookDecision, HookEnv};
 use crate::install::{ensure_binary, Installed};
 use crate::journal::{
     ActiveUpgrade, HelperProcess, HistoryEntry, Journal, Outcome, Step, VerifyWindow,
 };
 use crate::preflight::{apply_migrations, preflight, PreflightReport};
 use crate::queue::{fingerprint, now};
+use crate::stop::StopRequest;
 use crate::store::file_sha256;
 use crate::verify::{assess, Observation, Verdict, VerifyPolicy};
 use crate::{
@@ -177,7 +178,15 @@ pub struct UpgradeManager<F: FileSystem + Clone + 'static> {
     backup: Option<Arc<dyn DataBackup>>,
     tasks: HashMap<String, Task>,
     retries: HashMap<String, Retry>,
+    stop: StopRequest,
+    steps: Option<StepSink>,
 }
+
+/// Told of every journaled step as it begins: `(upgrade name, step)`, the
+/// step being a journal step name (`halt`, `backup`, `pre-hook`, `migrate`,
+/// `switch`, `start`, `verify`, `post-hook`, `rollback`) or an end (`done`,
+/// `rolled back`, `failed`, `aborted`, `interrupted`).
+pub type StepSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 impl<F: FileSystem + Clone + 'static> std::fmt::Debug for UpgradeManager<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -350,7 +359,58 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             backup,
             tasks: HashMap::new(),
             retries: HashMap::new(),
+            stop: StopRequest::new(),
+            steps: None,
         })
+    }
+
+    /// Tells `sink` of every step the pipeline takes (the supervisor turns
+    /// them into events).
+    pub fn with_step_sink(mut self, sink: StepSink) -> Self {
+        self.steps = Some(sink);
+        self
+    }
+
+    /// The flag a stop sets: the pipeline ends at its next safe point with
+    /// [`UpgradeError::Interrupted`] (see [`crate::stop`]).
+    pub fn stop_request(&self) -> StopRequest {
+        self.stop.clone()
+    }
+
+    fn step_event(&self, name: &str, step: &str) {
+        if let Some(f) = &self.steps {
+            f(name, step);
+        }
+    }
+
+    /// Records `step` in the journal, then tells the step sink.
+    fn enter(&self, journal: &mut Journal, step: Step) -> Result<(), UpgradeError> {
+        journal.enter(step)?;
+        if let Some(a) = &journal.active {
+            self.step_event(&a.name, step.as_str());
+        }
+        Ok(())
+    }
+
+    /// A safe point: with a stop asked for, the pipeline ends here, the
+    /// journal left at the step it reached for start-up recovery.
+    fn stop_point(&self, journal: &Journal) -> Result<(), UpgradeError> {
+        if !self.stop.is_requested() {
+            return Ok(());
+        }
+        Err(self.interrupted(journal))
+    }
+
+    fn interrupted(&self, journal: &Journal) -> UpgradeError {
+        let (name, step) = journal
+            .active
+            .as_ref()
+            .map(|a| (a.name.clone(), a.step.as_str().to_string()))
+            .unwrap_or_default();
+        tracing::warn!(upgrade = %name, step = %step, "stop asked: the upgrade ends at this safe point; the journal keeps it for the next start");
+        self.audit("interrupted-by-stop", &[("name", &name), ("step", &step)]);
+        self.step_event(&name, "interrupted");
+        UpgradeError::Interrupted { name, step }
     }
 
     /// The binary store.
@@ -913,6 +973,13 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
 
         let mut journal = self.journal()?;
+        if self.stop.is_requested() {
+            // Nothing was touched: the plan stays pending.
+            return Err(UpgradeError::Interrupted {
+                name: plan.name.clone(),
+                step: "prepare".into(),
+            });
+        }
         if let Some(a) = &journal.active {
             return Err(UpgradeError::Conflict {
                 name: plan.name.clone(),
@@ -965,6 +1032,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 ("head", &head.map(|h| h.to_string()).unwrap_or_default()),
             ],
         );
+        self.step_event(&plan.name, Step::Halt.as_str());
         fault::point("halt");
         if running {
             tracing::info!(upgrade = %plan.name, height = plan.height, ?head, "upgrade height reached; stopping the node");
@@ -998,7 +1066,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         let name = a.name.clone();
 
         if from_step <= Step::Backup {
-            journal.enter(Step::Backup)?;
+            self.stop_point(journal)?;
+            self.enter(journal, Step::Backup)?;
             fault::point("backup");
             match (&self.backup, self.settings.skip_backup) {
                 (Some(b), false) => {
@@ -1039,7 +1108,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
 
         if from_step <= Step::PreHook {
-            journal.enter(Step::PreHook)?;
+            self.stop_point(journal)?;
+            self.enter(journal, Step::PreHook)?;
             fault::point("pre-hook");
             let env = self.hook_env(plan);
             let mut hooks = vec![("pre-upgrade", self.home.scripts_dir().join("pre-upgrade"))];
@@ -1049,19 +1119,22 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             for (label, path) in hooks {
                 let jpath = self.home.upgrade_journal_file();
                 let record = move |pgid: u32| record_helper(&jpath, label, pgid);
-                let ran = run_hook_recorded(
+                let ran = run_hook_until(
                     label,
                     &path,
                     &env,
                     self.settings.hook_timeout,
                     self.settings.preupgrade_max_retries,
                     Some(&record),
+                    Some(&self.stop),
                 )
                 .await;
-                // The run is over (its group was killed at a timeout): forget it.
+                // The run is over (its group was killed at a timeout or a
+                // stop): forget it.
                 journal.save()?;
                 match ran {
                     Ok(HookDecision::Proceed) => {}
+                    Err(UpgradeError::Interrupted { .. }) => return Err(self.interrupted(journal)),
                     Ok(HookDecision::Abort) => {
                         let e = UpgradeError::HookAborted {
                             name: name.clone(),
@@ -1082,13 +1155,23 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
 
         if from_step <= Step::VerifyMigration {
+            self.stop_point(journal)?;
+            if journal
+                .active
+                .as_ref()
+                .and_then(|x| x.migration.as_ref())
+                .is_some_and(|m| !(m.plan.migrate.is_empty() && m.plan.verify.is_empty()))
+            {
+                self.step_event(&name, Step::Migrate.as_str());
+            }
             if let Err(failure) = self.run_migration_steps(journal, plan).await {
                 return self.fail_migration(journal, node, spec, failure).await;
             }
         }
 
         if from_step <= Step::Switch {
-            journal.enter(Step::Switch)?;
+            self.stop_point(journal)?;
+            self.enter(journal, Step::Switch)?;
             fault::point("switch");
             if let Err(e) = self.store.switch_to(Some(&name)) {
                 return self
@@ -1121,7 +1204,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             // start-up recovery (which comes in here from `start`) starts
             // the new binary, verifies it in its window and runs the
             // post-upgrade hook.
-            journal.enter(Step::Start)?;
+            self.enter(journal, Step::Start)?;
             self.transact(|q| {
                 q.set_status(
                     &name,
@@ -1137,7 +1220,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
         let mut pid = None;
         if from_step <= Step::Start {
-            journal.enter(Step::Start)?;
+            self.stop_point(journal)?;
+            self.enter(journal, Step::Start)?;
             fault::point("start");
             match node.start(spec).await {
                 Ok(p) => pid = Some(p),
@@ -1180,7 +1264,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 });
             }
         }
-        journal.enter(Step::Verify)?;
+        self.enter(journal, Step::Verify)?;
         let deadline = journal
             .active
             .as_ref()
@@ -1236,6 +1320,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                         });
                     }
                     tracing::debug!(upgrade = %name, "{detail}");
+                    self.stop_point(journal)?;
                     tokio::time::sleep(VERIFY_EVERY).await;
                 }
             }
@@ -1440,19 +1525,23 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             });
         };
         let name = a.name.clone();
-        journal.enter(Step::PostHook)?;
+        self.stop_point(journal)?;
+        self.enter(journal, Step::PostHook)?;
         fault::point("post-hook");
         let env = self.hook_env(plan);
-        let post = run_hook(
+        let post = run_hook_until(
             "post-upgrade",
             &self.home.scripts_dir().join("post-upgrade"),
             &env,
             self.settings.hook_timeout,
             self.settings.preupgrade_max_retries,
+            None,
+            Some(&self.stop),
         )
         .await;
         match post {
             Ok(HookDecision::Proceed) => {}
+            Err(UpgradeError::Interrupted { .. }) => return Err(self.interrupted(journal)),
             Ok(HookDecision::Abort) => {
                 return self
                     .roll_back(
@@ -1467,6 +1556,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         }
 
         journal.finish(Outcome::Done, Some(name.clone()), None, false)?;
+        self.step_event(&name, "done");
         fault::point("done");
         let at_head = a.head;
         self.transact(|q| {
@@ -1510,6 +1600,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         spec.args = a.previous_args.clone();
         spec.program = self.store.launch_program();
         journal.finish(outcome, a.from.clone(), Some(reason.clone()), false)?;
+        self.step_event(&a.name, outcome.as_str());
         // Nothing was switched: a failure here (backup, free space, a
         // pre-hook) is kept retryable rather than final; an abort (exit 30)
         // is the hook's decision.
@@ -1599,7 +1690,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 .is_some_and(|m| m.in_place() && !m.plan.migrate.is_empty());
             a.restore_data = (restore || migrated_in_place) && a.snapshot.is_some();
         }
-        journal.enter(Step::RollingBack)?;
+        self.enter(journal, Step::RollingBack)?;
         fault::point("rollback");
         let entry = self.finish_rollback(journal, node, spec).await?;
         Err(UpgradeError::RolledBack {
@@ -1668,6 +1759,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
                 reason: "the journal lost the rollback".into(),
                 help: "check state/upgrade-journal.json".into(),
             })?;
+        self.step_event(&a.name, Outcome::RolledBack.as_str());
         let st = PlanStatus::RolledBack {
             reason: reason.clone(),
         };
@@ -1899,6 +1991,25 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         reason: &str,
     ) -> Result<HistoryEntry, UpgradeError> {
         let mut journal = self.journal()?;
+        if let Some(a) = journal.active.as_mut().filter(|a| a.step == Step::Verify) {
+            // The new binary runs in its verification window: the operator
+            // may judge it before the window does.
+            if restore_data && a.snapshot.is_none() {
+                return Err(UpgradeError::Rollback {
+                    reason: format!("the upgrade to '{}' took no pre-upgrade snapshot", a.name),
+                    help: "roll back without --restore-data, or restore a backup with `wemixvisor backup restore <id>`".into(),
+                });
+            }
+            a.rollback_reason = Some(format!(
+                "manual rollback during the verification window: {reason}"
+            ));
+            a.restore_data = restore_data;
+            a.manual = true;
+            a.restart_after_rollback = node.pid().is_some();
+            self.enter(&mut journal, Step::RollingBack)?;
+            fault::point("rollback");
+            return self.finish_rollback(&mut journal, node, spec).await;
+        }
         if let Some(a) = &journal.active {
             return Err(UpgradeError::Rollback {
                 reason: format!(
@@ -1975,6 +2086,7 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
             updated_at: now(),
         });
         journal.save()?;
+        self.step_event(&cur, Step::RollingBack.as_str());
         fault::point("rollback");
         self.finish_rollback(&mut journal, node, spec).await
     }

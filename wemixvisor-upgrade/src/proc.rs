@@ -15,6 +15,8 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 
+use crate::stop::{StopRequest, HELPER_STOP_GRACE};
+
 /// Longest line kept whole; a longer one is cut (the rest is still drained).
 const LINE_MAX: usize = 64 * 1024;
 
@@ -27,6 +29,9 @@ pub(crate) struct RunResult {
     pub signal: Option<i32>,
     /// True when the time limit was hit and the group was killed.
     pub timed_out: bool,
+    /// True when a stop ended it (SIGTERM to its group, then SIGKILL after
+    /// the grace).
+    pub stopped: bool,
     /// stdout and stderr, line by line (the last `cap` bytes).
     pub output: String,
 }
@@ -36,6 +41,7 @@ impl RunResult {
     pub fn describe(&self) -> String {
         match (self.timed_out, self.code, self.signal) {
             (true, _, _) => "timed out".into(),
+            _ if self.stopped => "stopped".into(),
             (_, Some(c), _) => format!("exit code {c}"),
             (_, None, Some(s)) => format!("signal {s}"),
             _ => "unknown exit".into(),
@@ -80,8 +86,12 @@ pub(crate) async fn kill_and_reap_group(pgid: u32, wait: Duration) -> bool {
 }
 
 fn kill_group(pid: Option<u32>) {
+    signal_group(pid, Signal::SIGKILL);
+}
+
+fn signal_group(pid: Option<u32>, sig: Signal) {
     if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        let _ = killpg(Pid::from_raw(pgid), sig);
     }
 }
 
@@ -168,12 +178,27 @@ fn die_with_parent(_cmd: &mut tokio::process::Command) {}
 /// `on_spawn` gets the process group id as soon as the child exists (to be
 /// recorded in the journal).
 pub(crate) async fn run_captured(
+    cmd: tokio::process::Command,
+    timeout: Duration,
+    label: Option<&str>,
+    cap: usize,
+    kill_rest: bool,
+    on_spawn: Option<&(dyn Fn(u32) + Send + Sync)>,
+) -> std::io::Result<RunResult> {
+    run_captured_until(cmd, timeout, label, cap, kill_rest, on_spawn, None).await
+}
+
+/// [`run_captured`] that also ends when `stop` is requested: the group gets
+/// SIGTERM, then SIGKILL after [`HELPER_STOP_GRACE`], and the result says
+/// `stopped`.
+pub(crate) async fn run_captured_until(
     mut cmd: tokio::process::Command,
     timeout: Duration,
     label: Option<&str>,
     cap: usize,
     kill_rest: bool,
     on_spawn: Option<&(dyn Fn(u32) + Send + Sync)>,
+    stop: Option<&StopRequest>,
 ) -> std::io::Result<RunResult> {
     die_with_parent(&mut cmd);
     cmd.stdin(std::process::Stdio::null())
@@ -206,11 +231,32 @@ pub(crate) async fn run_captured(
     if let Some(err) = child.stderr.take() {
         readers.push(pump(err, buf.clone(), cap, label.map(str::to_string)));
     }
-    let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(s) => (s?, false),
-        Err(_) => {
+    let stop_asked = async {
+        match stop {
+            Some(s) => s.requested().await,
+            None => std::future::pending().await,
+        }
+    };
+    let (status, timed_out, stopped) = tokio::select! {
+        r = tokio::time::timeout(timeout, child.wait()) => match r {
+            Ok(s) => (s?, false, false),
+            Err(_) => {
+                kill_group(pid);
+                (child.wait().await?, true, false)
+            }
+        },
+        _ = stop_asked => {
+            signal_group(pid, Signal::SIGTERM);
+            let status = match tokio::time::timeout(HELPER_STOP_GRACE, child.wait()).await {
+                Ok(s) => s?,
+                Err(_) => {
+                    kill_group(pid);
+                    child.wait().await?
+                }
+            };
+            // Whatever the helper left in its group goes with it.
             kill_group(pid);
-            (child.wait().await?, true)
+            (status, false, true)
         }
     };
     if kill_rest {
@@ -231,6 +277,7 @@ pub(crate) async fn run_captured(
         code: status.code(),
         signal: status.signal(),
         timed_out,
+        stopped,
         output,
     })
 }
