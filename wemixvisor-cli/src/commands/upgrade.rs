@@ -144,23 +144,16 @@ fn supervisor_pid(home: &Home) -> Option<u32> {
     wemixvisor_supervisor::running_supervisor(home)
 }
 
-fn info_json(info: &InfoSource) -> Option<serde_json::Value> {
-    serde_json::to_value(UpgradeInfo {
-        name: String::new(),
-        height: 0,
-        info: info.clone(),
-    })
-    .ok()
-    .and_then(|v| v.get("info").cloned())
-    .filter(|v| !v.is_null())
-}
-
+/// The body of `POST /api/v1/upgrades`: the plan in the cosmovisor form the
+/// server parses (`info` as the object or URL an operator writes, never the
+/// internal tagged form, which the server would read as one more object).
 fn plan_json(p: &UpgradePlan) -> serde_json::Value {
-    let mut v = json!({ "name": p.name, "height": p.height });
-    if let Some(i) = info_json(&p.info) {
-        v["info"] = i;
+    UpgradeInfo {
+        name: p.name.clone(),
+        height: p.height,
+        info: p.info.clone(),
     }
-    v
+    .to_cosmovisor_json()
 }
 
 /// Maps the crate's errors: the ones about what the user gave exit 2.
@@ -192,7 +185,7 @@ pub fn run(home: &Home, config: &Config, cmd: UpgradeCmd) -> anyhow::Result<Exit
         UpgradeCmd::Plan { file } => plan(home, config, &file),
         UpgradeCmd::Status { json } => status(home, config, json),
         UpgradeCmd::Retry { name } => {
-            let mut m = manager(home, config, None)?;
+            let mut m = manager(home, config, crate::daemon::data_backup(home, config)?)?;
             m.retry(&name).map_err(classify)?;
             println!("re-armed upgrade '{name}'; {}", note_supervisor(home));
             Ok(ExitCode::SUCCESS)
@@ -232,7 +225,7 @@ fn add(
     })?;
     let path = control_path(home)?;
     let rt = runtime()?;
-    let mut m = manager(home, config, None)?;
+    let mut m = manager(home, config, crate::daemon::data_backup(home, config)?)?;
     m.ensure_not_applying(name).map_err(classify)?;
     let current = m.store().current()?;
     let (head, head_from) = head(&rt, home, config);
@@ -348,7 +341,7 @@ fn plan(home: &Home, config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     })?;
     let path = control_path(home)?;
     let rt = runtime()?;
-    let mut m = manager(home, config, None)?;
+    let mut m = manager(home, config, crate::daemon::data_backup(home, config)?)?;
     let current = m.store().current()?;
     let (head, head_from) = head(&rt, home, config);
     let problems = validate_batch(&infos, m.queue(), current.as_deref(), head);
@@ -416,10 +409,15 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
     );
     if let Some(a) = &r.in_progress {
         println!(
-            "in progress: '{}' at step {} since {} (recovered when the supervisor starts)",
+            "in progress: '{}' at step {} since {}{}",
             a.name,
             a.step.as_str(),
-            a.updated_at
+            a.updated_at,
+            if pid.is_some() {
+                ""
+            } else {
+                " (recovered when the supervisor starts)"
+            }
         );
         if let Some(d) = a.verify.as_ref().and_then(|v| v.detail.as_deref()) {
             println!("            {d}");
