@@ -407,3 +407,106 @@ fn an_in_place_migration_failing_halfway_restores_the_snapshot_and_the_old_binar
     assert!(a.contains("migration-failed"), "{a}");
     assert_eq!(h.journal()["history"][0]["outcome"], "failed");
 }
+
+#[test]
+fn upgrade_add_flags_queue_a_migration_with_a_renamed_binary_through_the_running_supervisor() {
+    let h = home();
+    let bin = h.scratch("wbft-geth");
+    h.devnode_script(&bin, "v2.0.0", &format!("{BP} --sim.db-format 2"));
+    let bin = bin.to_str().unwrap().to_string();
+    // bad flags are refused before anything is installed, naming the flag
+    // and the plan field it sets
+    let out = h.output(&[
+        "upgrade",
+        "add",
+        "wbft",
+        "--binary",
+        &bin,
+        "--height",
+        "900",
+        "--migrate",
+        "true",
+        "--migrate-timeout",
+        "12x",
+        "--node-option-rename",
+        "--a",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--migrate-timeout: info.migrate[0].timeout: \"12x\" is not a duration")
+            && err.contains("--node-option-rename: '--a' must look like --old=--new"),
+        "{err}"
+    );
+    let out = h.output(&[
+        "upgrade",
+        "add",
+        "wbft",
+        "--binary",
+        &bin,
+        "--daemon-name",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--daemon-name describe(s) a queued upgrade, but --height is not given"));
+    assert!(!h.root.join("wemixvisor/upgrades/wbft").exists());
+
+    let port = h.port.to_string();
+    let run = h.spawn_run(&["--http.port", &port]);
+    let start = started(&h, &run, 2);
+    let height = (start + 12).to_string();
+    h.ok(&[
+        "upgrade",
+        "add",
+        "wbft",
+        "--binary",
+        &bin,
+        "--height",
+        &height,
+        "--daemon-name",
+        "wbft-geth",
+        "--migrate",
+        &format!(
+            "'{}' -src \"$WEMIX_DATADIR\" -dst \"$WEMIX_NEW_DATADIR\"",
+            bins().db_migrator.display()
+        ),
+        "--migrate-timeout",
+        "2m",
+        "--verify",
+        "test \"$(cat \"$WEMIX_NEW_DATADIR/devnode/FORMAT\")\" = 2",
+        "--new-datadir",
+        "chain-data-v2",
+        "--node-option-add",
+        "--identity migrated",
+        "--space",
+        "4096",
+    ]);
+    // installed under the release's own binary name, queued with the fields
+    // a plan file would carry
+    assert!(h
+        .root
+        .join("wemixvisor/upgrades/wbft/bin/wbft-geth")
+        .is_file());
+    let p = h.queue_entry("wbft").expect("queued");
+    let info = &p["info"]["value"];
+    assert_eq!(info["daemon_name"], "wbft-geth", "{p:#}");
+    assert_eq!(info["migrate"][0]["timeout"], "2m", "{p:#}");
+    assert_eq!(info["node_options"]["datadir"], "chain-data-v2", "{p:#}");
+    assert_eq!(
+        info["node_options"]["add"],
+        serde_json::json!(["--identity", "migrated"])
+    );
+    assert_eq!(info["space"], 4096);
+    assert!(
+        version_is(&h, "v2.0.0", 90),
+        "never reached v2\n{}",
+        run.log()
+    );
+    let v = client_version(h.port).unwrap_or_default();
+    assert!(v.contains("migrated"), "the added option is missing: {v}");
+    assert_eq!(
+        std::fs::read_to_string(h.root.join("chain-data-v2/devnode/FORMAT")).unwrap(),
+        "2\n"
+    );
+}
