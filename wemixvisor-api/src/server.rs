@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::UnixListener;
 use tokio::sync::{broadcast, watch};
-use wemixvisor_core::{Home, InfoSource, UpgradePlan};
+use wemixvisor_core::{Home, UpgradeInfo, UpgradePlan};
 use wemixvisor_supervisor::{Actor, ControlError, ControlResult, SupervisorHandle};
 
 use crate::error::{ApiError, Result};
@@ -400,25 +400,27 @@ async fn upgrades_current(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(blocking(move || b.upgrades_current()).await?))
 }
 
+/// One plan as an operator writes it (`info` in the cosmovisor form: an
+/// object, a URL or absent), the same body the control socket takes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
     name: String,
     height: u64,
     #[serde(default)]
-    info: InfoSource,
+    info: Option<Value>,
     #[serde(default)]
     replace: bool,
 }
 
 impl PlanBody {
-    fn plan(self) -> UpgradePlan {
-        UpgradePlan {
-            name: self.name,
-            height: self.height,
-            info: self.info,
-            source: "api".into(),
+    fn plan(self) -> Result<UpgradePlan, String> {
+        let mut doc = serde_json::json!({ "name": self.name, "height": self.height });
+        if let Some(i) = self.info {
+            doc["info"] = i;
         }
+        let info = UpgradeInfo::parse(doc.to_string().as_bytes()).map_err(|e| e.to_string())?;
+        Ok(UpgradePlan::from_info(info, "api"))
     }
 }
 
@@ -430,13 +432,20 @@ async fn upgrades_post(State(s): State<AppState>, req: Request) -> ApiResult<Jso
     if v.is_array() {
         let plans: Vec<PlanBody> = serde_json::from_value(v)
             .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
-        let plans = plans.into_iter().map(PlanBody::plan).collect();
+        let plans = plans
+            .into_iter()
+            .map(PlanBody::plan)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
         message(s.ctx.handle.upgrade_plan(plans, actor).await)
     } else {
         let p: PlanBody = serde_json::from_value(v)
             .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
         let replace = p.replace;
-        message(s.ctx.handle.upgrade_add(p.plan(), replace, actor).await)
+        let plan = p
+            .plan()
+            .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
+        message(s.ctx.handle.upgrade_add(plan, replace, actor).await)
     }
 }
 

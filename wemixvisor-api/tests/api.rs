@@ -61,6 +61,13 @@ fn fake_loop() -> (SupervisorHandle, tokio::task::JoinHandle<Vec<Actor>>) {
                 Command::Restart { actor, reply, .. } => ("restart", actor, reply),
                 Command::Stop { actor, reply, .. } => ("stop", actor, reply),
                 Command::Reload { actor, reply } => ("reload", actor, reply),
+                Command::UpgradeAdd { plan, reply, .. }
+                    if plan.info != wemixvisor_core::InfoSource::None =>
+                {
+                    // echoes what the server made of the plan's `info`
+                    let _ = reply.send(Ok(format!("{:?}", plan.info)));
+                    continue;
+                }
                 Command::UpgradeAdd { actor, reply, .. } => ("upgrade-add", actor, reply),
                 Command::UpgradeCancel { actor, reply, .. } => {
                     let _ = reply.send(Err(
@@ -124,6 +131,27 @@ async fn socket_routes_name_the_caller_and_map_errors() {
         .await
         .unwrap();
     assert_eq!(r["message"], "upgrade-add done");
+    // `info` in the cosmovisor form an operator writes (the control socket
+    // takes the same body): an object stays that object, a URL a URL
+    let r = c
+        .post_json(
+            "/api/v1/upgrades",
+            &json!({"name": "v3", "height": 200, "info": {"daemon_name": "geth"}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r["message"],
+        r#"Inline(Object {"daemon_name": String("geth")})"#
+    );
+    let r = c
+        .post_json(
+            "/api/v1/upgrades",
+            &json!({"name": "v4", "height": 300, "info": "https://example.org/v4.json"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["message"], r#"Url("https://example.org/v4.json")"#);
     match c.post_json("/api/v1/upgrades/v9/cancel", &json!({})).await {
         Err(wemixvisor_api::ApiError::Remote {
             status,

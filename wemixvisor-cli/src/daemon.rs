@@ -54,7 +54,13 @@ fn manual_backup(home: &Home, config: &Config) -> BackupFn {
     })
 }
 
-fn data_backup(home: &Home, config: &Config) -> anyhow::Result<Option<Arc<dyn DataBackup>>> {
+/// The pre-upgrade snapshot seam as the supervisor gets it (`None` when
+/// backups are off); offline commands that check plans use the same one,
+/// so a plan is judged alike with or without a running supervisor.
+pub(crate) fn data_backup(
+    home: &Home,
+    config: &Config,
+) -> anyhow::Result<Option<Arc<dyn DataBackup>>> {
     if !config.backup.enabled || config.upgrade.unsafe_skip_backup {
         return Ok(None);
     }

@@ -1659,12 +1659,17 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
 
     /// The node's launch spec from the files as they are now.
     fn fresh_spec(&self) -> LaunchSpec {
-        let args = match &self.manager {
-            Some(m) => m.launch_args(&self.raw_args),
-            None => self.raw_args.clone(),
+        // The release `current` names may call its binary differently
+        // (a plan's `daemon_name`), so the manager says what to start.
+        let (program, args) = match &self.manager {
+            Some(m) => (m.launch_program(), m.launch_args(&self.raw_args)),
+            None => (
+                self.opts.home.current_bin(&self.config.node.daemon_name),
+                self.raw_args.clone(),
+            ),
         };
         LaunchSpec {
-            program: self.opts.home.current_bin(&self.config.node.daemon_name),
+            program,
             args,
             env: Vec::new(),
             cwd: Some(self.opts.home.root().to_path_buf()),

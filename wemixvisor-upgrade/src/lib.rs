@@ -57,6 +57,7 @@ pub mod journal;
 mod manager;
 pub mod migration;
 pub mod plan;
+pub mod plan_flags;
 pub mod preflight;
 mod proc;
 mod queue;

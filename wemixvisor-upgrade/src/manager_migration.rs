@@ -456,6 +456,12 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         if !matches!(a.step, Step::Migrate | Step::VerifyMigration) {
             return None;
         }
-        Progress::load(&progress_file(&self.home)).filter(|p| p.upgrade == a.name)
+        // The file is written every few seconds; the time shown is as of now.
+        Progress::load(&progress_file(&self.home))
+            .filter(|p| p.upgrade == a.name)
+            .map(|mut p| {
+                p.elapsed_secs = p.elapsed_now();
+                p
+            })
     }
 }

@@ -21,6 +21,7 @@ use wemixvisor_core::{
 use wemixvisor_supervisor::{control_path, ControlPath};
 use wemixvisor_upgrade::install::{install_from_url, install_local};
 use wemixvisor_upgrade::plan::{parse_plan_file, to_plans, validate_batch};
+use wemixvisor_upgrade::plan_flags::MigrationFlags;
 use wemixvisor_upgrade::{
     OfflineNode, PlanStatus, PrepareState, StatusReport, UpgradeError, UpgradeManager,
     UpgradeSettings,
@@ -28,6 +29,81 @@ use wemixvisor_upgrade::{
 
 use crate::context::env_var;
 use crate::exit::bad_input;
+
+/// The flags of `upgrade add` for an upgrade that changes the data; each
+/// sets the `info` field of the same name in a plan file.
+#[derive(clap::Args, Debug, Default)]
+#[command(next_help_heading = "Data migration (needs --height)")]
+pub struct StepArgs {
+    /// A migration command (info.migrate), run with /bin/sh -c with the node
+    /// stopped, after the pre-upgrade snapshot; repeat for several, in order.
+    #[arg(long = "migrate", value_name = "CMD")]
+    migrate: Vec<String>,
+    /// Time limit of each migration command (info.migrate[].timeout), e.g. 12h.
+    #[arg(long, value_name = "DURATION")]
+    migrate_timeout: Option<String>,
+    /// Running the migration commands again after an interruption is safe
+    /// (info.migrate[].idempotent).
+    #[arg(long)]
+    idempotent: bool,
+    /// What an interrupted migration leads to when it is not idempotent:
+    /// restore the data and start over, or fail (info.migrate[].on_failure).
+    #[arg(long, value_name = "restore|fail")]
+    on_failure: Option<String>,
+    /// A check run after the migration, before the new binary starts
+    /// (info.verify); repeat for several.
+    #[arg(long = "verify", value_name = "CMD")]
+    verify: Vec<String>,
+    /// Time limit of each check (info.verify[].timeout).
+    #[arg(long, value_name = "DURATION")]
+    verify_timeout: Option<String>,
+    /// The new release's binary name, e.g. geth after gwemix (info.daemon_name).
+    #[arg(long, value_name = "NAME")]
+    daemon_name: Option<String>,
+    /// Arguments added for the new release, split on spaces, e.g.
+    /// "--db.engine leveldb" (info.node_options.add); repeatable.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    node_option_add: Vec<String>,
+    /// A flag removed for the new release, with its value
+    /// (info.node_options.remove); repeatable.
+    #[arg(long, value_name = "FLAG", allow_hyphen_values = true)]
+    node_option_remove: Vec<String>,
+    /// A flag renamed for the new release, value kept
+    /// (info.node_options.rename); repeatable.
+    #[arg(long, value_name = "OLD=NEW", allow_hyphen_values = true)]
+    node_option_rename: Vec<String>,
+    /// The new datadir the migration writes (info.node_options.datadir;
+    /// absolute or relative to the home; must not exist yet).
+    #[arg(long, value_name = "PATH")]
+    new_datadir: Option<String>,
+    /// Free space the migration needs besides the snapshot: bytes, or
+    /// "datadir" for a full copy (info.space).
+    #[arg(long, value_name = "BYTES|datadir")]
+    space: Option<String>,
+    /// A built-in move instead of --migrate: gwemix-to-wbft (info.builtin).
+    #[arg(long, value_name = "NAME")]
+    builtin: Option<String>,
+}
+
+impl StepArgs {
+    fn flags(self) -> MigrationFlags {
+        MigrationFlags {
+            migrate: self.migrate,
+            migrate_timeout: self.migrate_timeout,
+            idempotent: self.idempotent,
+            on_failure: self.on_failure,
+            verify: self.verify,
+            verify_timeout: self.verify_timeout,
+            daemon_name: self.daemon_name,
+            node_option_add: self.node_option_add,
+            node_option_remove: self.node_option_remove,
+            node_option_rename: self.node_option_rename,
+            new_datadir: self.new_datadir,
+            space: self.space,
+            builtin: self.builtin,
+        }
+    }
+}
 
 /// `wemixvisor upgrade` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -56,6 +132,9 @@ pub enum UpgradeCmd {
         /// Expected checksum of the file or download.
         #[arg(long, value_name = "sha256:HEX")]
         checksum: Option<String>,
+        /// Steps that change the data (the `info` fields of a plan file; see docs/migrations.md).
+        #[command(flatten)]
+        steps: Box<StepArgs>,
     },
     /// Queue a batch of upgrades from a JSON file: a list of
     /// {"name", "height", "info"?}, unique names, strictly increasing
@@ -144,23 +223,16 @@ fn supervisor_pid(home: &Home) -> Option<u32> {
     wemixvisor_supervisor::running_supervisor(home)
 }
 
-fn info_json(info: &InfoSource) -> Option<serde_json::Value> {
-    serde_json::to_value(UpgradeInfo {
-        name: String::new(),
-        height: 0,
-        info: info.clone(),
-    })
-    .ok()
-    .and_then(|v| v.get("info").cloned())
-    .filter(|v| !v.is_null())
-}
-
+/// The body of `POST /api/v1/upgrades`: the plan in the cosmovisor form the
+/// server parses (`info` as the object or URL an operator writes, never the
+/// internal tagged form, which the server would read as one more object).
 fn plan_json(p: &UpgradePlan) -> serde_json::Value {
-    let mut v = json!({ "name": p.name, "height": p.height });
-    if let Some(i) = info_json(&p.info) {
-        v["info"] = i;
+    UpgradeInfo {
+        name: p.name.clone(),
+        height: p.height,
+        info: p.info.clone(),
     }
-    v
+    .to_cosmovisor_json()
 }
 
 /// Maps the crate's errors: the ones about what the user gave exit 2.
@@ -180,19 +252,23 @@ pub fn run(home: &Home, config: &Config, cmd: UpgradeCmd) -> anyhow::Result<Exit
             url,
             height,
             checksum,
+            steps,
         } => add(
             home,
             config,
             &name,
-            binary.as_deref(),
-            url.as_deref(),
+            Source {
+                binary: binary.as_deref(),
+                url: url.as_deref(),
+                checksum: checksum.as_deref(),
+            },
             height,
-            checksum.as_deref(),
+            (*steps).flags(),
         ),
         UpgradeCmd::Plan { file } => plan(home, config, &file),
         UpgradeCmd::Status { json } => status(home, config, json),
         UpgradeCmd::Retry { name } => {
-            let mut m = manager(home, config, None)?;
+            let mut m = manager(home, config, crate::daemon::data_backup(home, config)?)?;
             m.retry(&name).map_err(classify)?;
             println!("re-armed upgrade '{name}'; {}", note_supervisor(home));
             Ok(ExitCode::SUCCESS)
@@ -214,17 +290,45 @@ fn note_supervisor(home: &Home) -> String {
     }
 }
 
+/// Where `upgrade add` takes the binary from.
+struct Source<'a> {
+    binary: Option<&'a Path>,
+    url: Option<&'a str>,
+    checksum: Option<&'a str>,
+}
+
 fn add(
     home: &Home,
     config: &Config,
     name: &str,
-    binary: Option<&Path>,
-    url: Option<&str>,
+    src: Source<'_>,
     height: Option<u64>,
-    checksum: Option<&str>,
+    steps: MigrationFlags,
 ) -> anyhow::Result<ExitCode> {
+    let Source {
+        binary,
+        url,
+        checksum,
+    } = src;
     validate_upgrade_name(name)
         .map_err(|e| bad_input(format!("{e}\nhelp: pick a name such as v1.2.0")))?;
+    if height.is_none() && !steps.is_empty() {
+        return Err(bad_input(format!(
+            "{} describe(s) a queued upgrade, but --height is not given\nhelp: add --height H, or write the steps into chain-data/upgrade-info.json's \"info\"",
+            steps.given().join(", ")
+        )));
+    }
+    let release_daemon = steps.daemon_name.clone();
+    let step_info = steps.to_info().map_err(|problems| {
+        bad_input(format!(
+            "the migration flags are invalid:\n{}\nhelp: see docs/migrations.md for each field",
+            problems
+                .iter()
+                .map(|p| format!("  - {p}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    })?;
     let checksum = checksum.map(Checksum::parse).transpose().map_err(|e| {
         bad_input(format!(
             "--checksum: {e}\nhelp: --checksum sha256:<64 hex digits>"
@@ -232,7 +336,7 @@ fn add(
     })?;
     let path = control_path(home)?;
     let rt = runtime()?;
-    let mut m = manager(home, config, None)?;
+    let mut m = manager(home, config, crate::daemon::data_backup(home, config)?)?;
     m.ensure_not_applying(name).map_err(classify)?;
     let current = m.store().current()?;
     let (head, head_from) = head(&rt, home, config);
@@ -256,6 +360,11 @@ fn add(
             "'{name}' is the binary `current` points at; it is not replaced while in use\nhelp: install the new binary under a new name"
         )));
     }
+    // The binary goes where the release will look for it: under its own
+    // name when the plan renames it, else under the name `current` runs as.
+    let store = m
+        .store()
+        .with_daemon(&release_daemon.unwrap_or_else(|| m.store().daemon_of(current.as_deref())));
     let (installed, info) = match (binary, url) {
         (Some(path), _) => {
             if !path.is_file() {
@@ -265,7 +374,7 @@ fn add(
                 )));
             }
             (
-                install_local(m.store(), name, path, checksum.as_ref())?,
+                install_local(&store, name, path, checksum.as_ref())?,
                 InfoSource::None,
             )
         }
@@ -284,7 +393,7 @@ fn add(
             };
             let settings = m.settings().clone();
             let installed =
-                rt.block_on(install_from_url(m.store(), &settings, name, &source, None))?;
+                rt.block_on(install_from_url(&store, &settings, name, &source, None))?;
             let mut entry = json!({ "url": url });
             if let Some(c) = &checksum {
                 entry["checksum"] = json!(c.to_string());
@@ -295,6 +404,14 @@ fn add(
             )
         }
         (None, None) => return Err(bad_input("give --binary <path> or --url <url>".to_string())),
+    };
+    let info = match info {
+        _ if step_info.is_empty() => info,
+        InfoSource::Inline(serde_json::Value::Object(mut o)) => {
+            o.extend(step_info);
+            InfoSource::Inline(serde_json::Value::Object(o))
+        }
+        _ => InfoSource::Inline(serde_json::Value::Object(step_info)),
     };
     if matches!(path, ControlPath::Offline(_)) {
         m.reset_preparation(name)?;
@@ -348,7 +465,7 @@ fn plan(home: &Home, config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     })?;
     let path = control_path(home)?;
     let rt = runtime()?;
-    let mut m = manager(home, config, None)?;
+    let mut m = manager(home, config, crate::daemon::data_backup(home, config)?)?;
     let current = m.store().current()?;
     let (head, head_from) = head(&rt, home, config);
     let problems = validate_batch(&infos, m.queue(), current.as_deref(), head);
@@ -416,10 +533,15 @@ fn print_status(r: &StatusReport, pid: Option<u32>, head: Option<u64>, head_from
     );
     if let Some(a) = &r.in_progress {
         println!(
-            "in progress: '{}' at step {} since {} (recovered when the supervisor starts)",
+            "in progress: '{}' at step {} since {}{}",
             a.name,
             a.step.as_str(),
-            a.updated_at
+            a.updated_at,
+            if pid.is_some() {
+                ""
+            } else {
+                " (recovered when the supervisor starts)"
+            }
         );
         if let Some(d) = a.verify.as_ref().and_then(|v| v.detail.as_deref()) {
             println!("            {d}");
