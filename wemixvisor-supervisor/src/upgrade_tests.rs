@@ -102,10 +102,6 @@ fn applied_v2(e: &Event) -> bool {
     matches!(e, Event::UpgradeApplied { name, .. } if name == "v2")
 }
 
-fn started_v2(e: &Event) -> bool {
-    matches!(e, Event::NodeStarted { binary, .. } if binary == "v2")
-}
-
 const FULL_RUN: [&str; 8] = [
     "halt",
     "backup",
