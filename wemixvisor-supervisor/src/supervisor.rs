@@ -1228,6 +1228,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         .await;
         let r = match r {
             Ok(entry) => {
+                self.refresh_verifying();
                 self.out.publish(Event::UpgradeRolledBack {
                     name: entry.name.clone(),
                     reason: "manual rollback".into(),
