@@ -517,7 +517,7 @@ fn manual_rollback_with_restore_data_brings_back_the_snapshot() {
 fn a_halt_at_the_fork_height_longer_than_verify_timeout_is_waited_out() {
     let h = home();
     h.ok(&["config", "set", "upgrade.verify_timeout", "3s"]);
-    h.ok(&["config", "set", "upgrade.verify_window", "90s"]);
+    h.ok(&["config", "set", "upgrade.verify_window", "20s"]);
     let port = h.port.to_string();
     let mut run = h.spawn_run(&["--http.port", &port]);
     let start = started(&h, &run, 2);
@@ -530,6 +530,20 @@ fn a_halt_at_the_fork_height_longer_than_verify_timeout_is_waited_out() {
         &format!("{BP} --sim.stall-at {height} --sim.resume-after 12s --sim.offline 1,2,3"),
     );
     h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{height}}}"#));
+    // while it waits, `status` says what for, in JSON and to a human
+    let waiting = wait_for(Duration::from_secs(60), || {
+        let v: Value = serde_json::from_str(&h.ok(&["status", "--json"])).ok()?;
+        let d = v["upgrade"]["verifying"]["detail"].as_str()?.to_string();
+        d.contains("waiting for quorum: 1 of 4 validators")
+            .then_some(v)
+    })
+    .unwrap_or_else(|| panic!("no 'waiting for quorum' in the status\n{}", run.log()));
+    assert_eq!(waiting["upgrade"]["verifying"]["name"], "v2", "{waiting:#}");
+    let text = h.ok(&["status"]);
+    assert!(
+        text.contains("verifying v2 until") && text.contains("waiting for quorum: 1 of 4"),
+        "{text}"
+    );
     let p = wait_state(&h, &run, "v2", "status", "applied");
     assert_eq!(h.current(), Path::new("upgrades/v2"), "{p:#}");
     let v = client_version(h.port).unwrap_or_default();
@@ -539,4 +553,139 @@ fn a_halt_at_the_fork_height_longer_than_verify_timeout_is_waited_out() {
     assert!(!audit.contains("rolled-back"), "{audit}");
     run.signal(Sig::SIGTERM);
     run.wait_exit(Duration::from_secs(20));
+}
+
+#[test]
+fn a_new_binary_that_crashes_inside_its_verification_window_is_rolled_back_with_its_data() {
+    let h = home();
+    h.ok(&["config", "set", "upgrade.verify_window", "60s"]);
+    h.ok(&["config", "set", "upgrade.rollback_restore_data", "true"]);
+    // passes its first checks (RPC, peers, blocks), then crashes
+    h.install_upgrade("v2", "v2.0.0", &format!("{BP} --sim.crash-after 4s"));
+    let port = h.port.to_string();
+    let mut run = h.spawn_run(&["--http.port", &port]);
+    let start = started(&h, &run, 2);
+    let height = start + 5;
+    h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{height}}}"#));
+    wait_for(Duration::from_secs(60), || {
+        client_version(h.port).filter(|v| v.contains("v2.0.0"))
+    })
+    .unwrap_or_else(|| panic!("v2 never ran\n{}", run.log()));
+    let p = wait_state(&h, &run, "v2", "status", "rolled_back");
+    let reason = p["status"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("exited") && reason.contains("verification window"),
+        "{p:#}"
+    );
+    assert!(reason.contains("restored from snapshot"), "{p:#}");
+    assert_eq!(h.current(), Path::new("genesis"));
+    let v = wait_for(Duration::from_secs(60), || client_version(h.port))
+        .unwrap_or_else(|| panic!("{}", run.log()));
+    assert!(v.contains("v1.0.0"), "{v}");
+    // the old node runs on and is not left for a crash loop of v2
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(client_version(h.port)
+        .unwrap_or_default()
+        .contains("v1.0.0"));
+    assert_eq!(nodes_on(&h.root.join("chain-data")).len(), 1);
+    assert_eq!(
+        run.log()
+            .matches("simulated crash (--sim.crash-after)")
+            .count(),
+        1,
+        "{}",
+        run.log()
+    );
+    let st = h.upgrade_status();
+    assert_eq!(st["last"]["outcome"], "rolled-back", "{st:#}");
+    assert_eq!(st["last"]["manual"], false, "{st:#}");
+    let status: Value = serde_json::from_str(&h.ok(&["status", "--json"])).unwrap();
+    assert!(status["upgrade"]["verifying"].is_null(), "{status:#}");
+    assert_eq!(status["node"]["binary"], "genesis", "{status:#}");
+    run.signal(Sig::SIGTERM);
+    run.wait_exit(Duration::from_secs(20));
+}
+
+#[test]
+fn without_restart_after_upgrade_the_next_start_runs_and_verifies_the_new_binary() {
+    let h = home();
+    h.ok(&["config", "set", "upgrade.restart_after_upgrade", "false"]);
+    h.install_upgrade("v2", "v2.0.0", BP);
+    let port = h.port.to_string();
+    let mut run = h.spawn_run(&["--http.port", &port]);
+    let start = started(&h, &run, 2);
+    h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{}}}"#, start + 4));
+    // switched, then wemixvisor ends with success and nothing runs
+    let status = run
+        .wait_exit(Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("wemixvisor did not exit after the switch\n{}", run.log()));
+    assert!(status.success(), "{status:?}\n{}", run.log());
+    assert_eq!(h.current(), Path::new("upgrades/v2"));
+    assert!(nodes_on(&h.root.join("chain-data")).is_empty());
+    assert_eq!(h.queued("v2").unwrap()["status"]["state"], "verifying");
+    // started again (by the operator or the service manager), with the
+    // same setting: the new binary runs, is verified, and the plan applied
+    let mut run = h.spawn_run(&["--http.port", &port]);
+    let p = wait_state(&h, &run, "v2", "status", "applied");
+    assert!(h.journal()["active"].is_null(), "{p:#}");
+    let v = client_version(h.port).unwrap_or_default();
+    assert!(v.contains("v2.0.0"), "{v}\n{}", run.log());
+    run.signal(Sig::SIGTERM);
+    run.wait_exit(Duration::from_secs(20));
+}
+
+#[test]
+fn the_pre_upgrade_snapshot_goes_to_daemon_data_backup_dir() {
+    let h = home();
+    let elsewhere = h.scratch("other-disk");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let dir = elsewhere.to_str().unwrap().to_string();
+    let env = [("DAEMON_DATA_BACKUP_DIR", dir.as_str())];
+    h.install_upgrade("v2", "v2.0.0", BP);
+    let port = h.port.to_string();
+    let mut run = h.spawn_run_env(&["--http.port", &port], &env);
+    let start = started(&h, &run, 2);
+    h.write_upgrade_info(&format!(r#"{{"name":"v2","height":{}}}"#, start + 4));
+    wait_state(&h, &run, "v2", "status", "applied");
+    run.signal(Sig::SIGTERM);
+    assert!(run.wait_exit(Duration::from_secs(20)).is_some());
+    let listed = |p: &Path| -> Vec<String> {
+        std::fs::read_dir(p)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let snaps = listed(&elsewhere.join("auto"));
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert!(snaps[0].contains("pre-upgrade-v2"), "{snaps:?}");
+    assert!(listed(&h.root.join("backups/auto")).is_empty());
+    // the backup commands see the same place
+    let out = h
+        .wemixvisor()
+        .envs(env)
+        .args(["backup", "list"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("pre-upgrade-v2"),
+        "{text}{}",
+        stderr(&out)
+    );
+    // a relative directory is refused with the variable named
+    let out = h
+        .wemixvisor()
+        .env("DAEMON_DATA_BACKUP_DIR", "bk")
+        .args(["backup", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("DAEMON_DATA_BACKUP_DIR must be an absolute path"),
+        "{}",
+        stderr(&out)
+    );
 }

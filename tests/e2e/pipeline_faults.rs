@@ -151,6 +151,11 @@ fn crash_at_start_converges() {
 }
 
 #[test]
+fn crash_at_verify_converges() {
+    crash_at("verify");
+}
+
+#[test]
 fn crash_at_post_hook_converges() {
     crash_at("post-hook");
 }

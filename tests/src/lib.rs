@@ -238,6 +238,8 @@ impl TestHome {
             "DAEMON_SHUTDOWN_GRACE",
             "DAEMON_POLL_INTERVAL",
             "UNSAFE_SKIP_BACKUP",
+            "DAEMON_DATA_BACKUP_DIR",
+            "WEMIXVISOR_BACKUP_DIR",
             "COSMOVISOR_DISABLE_LOGS",
             "WEMIXVISOR_LOG_FORMAT",
         ] {
@@ -288,13 +290,15 @@ impl TestHome {
         self.fast_settings();
     }
 
-    /// Short grace and poll interval, RPC on [`Self::port`].
+    /// Short grace, poll interval and verification window (an upgrade is
+    /// applied a few seconds after its switch), RPC on [`Self::port`].
     pub fn fast_settings(&self) {
         let url = format!("http://127.0.0.1:{}", self.port);
         for (k, v) in [
             ("node.rpc_url", url.as_str()),
             ("node.shutdown_grace", "5s"),
             ("upgrade.poll_interval", "100ms"),
+            ("upgrade.verify_window", "3s"),
         ] {
             self.ok(&["config", "set", k, v]);
         }

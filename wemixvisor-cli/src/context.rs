@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use wemixvisor_config::{Config, FlagOverrides, LogFormat};
-use wemixvisor_core::{resolve_home_root, Home};
+use wemixvisor_core::{resolve_backups_dir, resolve_home_root, Home};
 
 use crate::cli::{Cli, LogFormatArg};
 
@@ -11,10 +11,12 @@ pub fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// The home named by `--home`, `WEMIX_HOME`, `DAEMON_HOME` or the default.
+/// The home named by `--home`, `WEMIX_HOME`, `DAEMON_HOME` or the default,
+/// with its snapshots where `DAEMON_DATA_BACKUP_DIR` (or
+/// `WEMIXVISOR_BACKUP_DIR`) says.
 pub fn home(cli_home: Option<&std::path::Path>) -> anyhow::Result<Home> {
     let root = resolve_home_root(cli_home, env_var)?;
-    Ok(Home::new(root))
+    Ok(Home::new(root).with_backups_dir(resolve_backups_dir(env_var)?))
 }
 
 /// Flag overrides for the configuration.

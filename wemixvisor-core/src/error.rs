@@ -38,6 +38,14 @@ pub enum CoreError {
     /// No home directory could be determined.
     #[error("no home directory: set --home or WEMIX_HOME")]
     NoHome,
+    /// A snapshot directory given by the environment is not absolute.
+    #[error("{var} must be an absolute path, got \"{value}\"\nhelp: set {var} to an absolute directory, e.g. /mnt/backups/wemix, or unset it to keep snapshots in the home's backups/")]
+    RelativeBackupDir {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+    },
 }
 
 impl CoreError {

@@ -9,6 +9,28 @@ pub const MAX_SOCKET_PATH: usize = 107;
 /// Environment variables that name the home, in precedence order.
 pub const HOME_ENV_VARS: [&str; 2] = ["WEMIX_HOME", "DAEMON_HOME"];
 
+/// Environment variables that move the snapshots out of the home, in
+/// precedence order (`DAEMON_DATA_BACKUP_DIR` as in cosmovisor).
+pub const BACKUP_DIR_ENV_VARS: [&str; 2] = ["WEMIXVISOR_BACKUP_DIR", "DAEMON_DATA_BACKUP_DIR"];
+
+/// The snapshot directory named by [`BACKUP_DIR_ENV_VARS`], if any. It
+/// must be absolute: a service manager's working directory is not the
+/// operator's. Empty values count as unset.
+pub fn resolve_backups_dir(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<PathBuf>, CoreError> {
+    for var in BACKUP_DIR_ENV_VARS {
+        if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+            let p = PathBuf::from(&v);
+            if !p.is_absolute() {
+                return Err(CoreError::RelativeBackupDir { var, value: v });
+            }
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
 /// Resolves the home root: `--home` > `WEMIX_HOME` > `DAEMON_HOME` > `~/.wemixvisor`.
 ///
 /// `env` is a lookup so callers (and tests) decide where variables come from.
@@ -44,6 +66,8 @@ pub fn resolve_home_root(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
     root: PathBuf,
+    /// Where snapshots live when not under the home ([`BACKUP_DIR_ENV_VARS`]).
+    backups: Option<PathBuf>,
 }
 
 impl Home {
@@ -58,7 +82,17 @@ impl Home {
                 .map(|cwd| cwd.join(&root))
                 .unwrap_or(root)
         };
-        Home { root }
+        Home {
+            root,
+            backups: None,
+        }
+    }
+
+    /// The same home with its snapshots in `dir` instead of `backups/`
+    /// (`DAEMON_DATA_BACKUP_DIR`: a bigger or separate disk).
+    pub fn with_backups_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.backups = dir;
+        self
     }
 
     /// The home root.
@@ -137,9 +171,12 @@ impl Home {
     pub fn archived_logs_dir(&self) -> PathBuf {
         self.logs_dir().join("archived")
     }
-    /// `backups/`.
+    /// `backups/`, or the directory [`Home::with_backups_dir`] gave.
     pub fn backups_dir(&self) -> PathBuf {
-        self.root.join("backups")
+        match &self.backups {
+            Some(d) => d.clone(),
+            None => self.root.join("backups"),
+        }
     }
     /// `backups/auto/`.
     pub fn auto_backups_dir(&self) -> PathBuf {
@@ -245,6 +282,37 @@ impl Home {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daemon_data_backup_dir_moves_the_snapshots_out_of_the_home() {
+        let home = Home::new("/h");
+        assert_eq!(home.backups_dir(), PathBuf::from("/h/backups"));
+        let env = |k: &str| (k == "DAEMON_DATA_BACKUP_DIR").then(|| "/mnt/bk".to_string());
+        let dir = resolve_backups_dir(env).unwrap();
+        assert_eq!(dir, Some(PathBuf::from("/mnt/bk")));
+        let home = home.with_backups_dir(dir);
+        assert_eq!(home.backups_dir(), PathBuf::from("/mnt/bk"));
+        assert_eq!(home.auto_backups_dir(), PathBuf::from("/mnt/bk/auto"));
+        assert_eq!(home.manual_backups_dir(), PathBuf::from("/mnt/bk/manual"));
+        assert_eq!(home.data_dir(), PathBuf::from("/h/chain-data"));
+        // the wemixvisor name wins; empty is unset; relative is refused
+        let both = |k: &str| match k {
+            "WEMIXVISOR_BACKUP_DIR" => Some("/w".to_string()),
+            "DAEMON_DATA_BACKUP_DIR" => Some("/d".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            resolve_backups_dir(both).unwrap(),
+            Some(PathBuf::from("/w"))
+        );
+        assert_eq!(resolve_backups_dir(|_| Some(String::new())).unwrap(), None);
+        let rel = |k: &str| (k == "DAEMON_DATA_BACKUP_DIR").then(|| "bk".to_string());
+        let e = resolve_backups_dir(rel).unwrap_err().to_string();
+        assert!(
+            e.contains("DAEMON_DATA_BACKUP_DIR must be an absolute path") && e.contains("help:"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn home_precedence_flag_env_default() {

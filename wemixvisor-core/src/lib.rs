@@ -43,7 +43,10 @@ mod upgrade_info;
 pub mod test_utils;
 
 pub use error::{ChainError, CoreError, NodeError};
-pub use home::{resolve_home_root, Home, HOME_ENV_VARS, MAX_SOCKET_PATH};
+pub use home::{
+    resolve_backups_dir, resolve_home_root, Home, BACKUP_DIR_ENV_VARS, HOME_ENV_VARS,
+    MAX_SOCKET_PATH,
+};
 pub use platform::Platform;
 pub use status::{
     BlockedUpgrade, ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport,

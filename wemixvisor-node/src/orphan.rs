@@ -131,6 +131,20 @@ pub fn find_orphan(pid_file: &Path) -> Orphan {
     }
 }
 
+/// True when `pid`'s command line names `datadir` (`--datadir <dir>` or
+/// `--datadir=<dir>`; Linux `/proc`, elsewhere nothing tells, so false).
+fn runs_on(pid: u32, datadir: &Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let dir = datadir.as_os_str().as_encoded_bytes();
+    let mut joined = b"--datadir=".to_vec();
+    joined.extend_from_slice(dir);
+    cmdline
+        .split(|b| *b == 0)
+        .any(|arg| arg == dir || arg == joined.as_slice())
+}
+
 /// A node of an earlier supervisor that cannot be dealt with.
 #[derive(Debug, thiserror::Error)]
 pub enum OrphanError {
@@ -186,6 +200,10 @@ pub async fn stop_orphaned_node(
             let _ = std::fs::remove_file(pid_file);
             return Ok(None);
         }
+        // The start time is added just after the start: a supervisor
+        // killed in between leaves a record without it. A process whose
+        // command line names this datadir is the node all the same.
+        Orphan::Unknown { pid } if runs_on(pid, datadir) => pid,
         Orphan::Unknown { pid } => {
             return Err(OrphanError::Unknown {
                 pid,
@@ -238,6 +256,49 @@ mod tests {
         assert_eq!(find_orphan(&pf), Orphan::Stale { pid: me });
         std::fs::write(&pf, format!("{me}\n")).unwrap();
         assert_eq!(find_orphan(&pf), Orphan::Unknown { pid: me });
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_record_without_its_start_time_is_stopped_when_it_runs_on_the_datadir() {
+        use std::os::unix::process::CommandExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let pf = dir.path().join("node.pid");
+        let datadir = dir.path().join("chain-data");
+        let spawn = || {
+            std::process::Command::new("/bin/sh")
+                .args(["-c", "sleep 30; true", "sh"])
+                .arg(format!("--datadir={}", datadir.display()))
+                .process_group(0)
+                .spawn()
+                .unwrap()
+        };
+        // killed right after the start: pid and program, no start time
+        let write = |pid: u32| {
+            NodePidRecord {
+                pid,
+                program: Some(PathBuf::from("/opt/geth")),
+                started: None,
+            }
+            .write(&pf)
+            .unwrap()
+        };
+        let mut child = spawn();
+        let pid = child.id();
+        write(pid);
+        let reaper = std::thread::spawn(move || child.wait());
+        let got = stop_orphaned_node(&pf, &datadir, Duration::from_secs(5)).await;
+        assert_eq!(got.unwrap(), Some(pid));
+        assert!(reaper.join().unwrap().is_ok());
+        // on another datadir it stays unknown and is refused
+        let mut child = spawn();
+        let pid = child.id();
+        write(pid);
+        let other = dir.path().join("other");
+        let got = stop_orphaned_node(&pf, &other, Duration::from_secs(5)).await;
+        assert!(matches!(got, Err(OrphanError::Unknown { .. })), "{got:?}");
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[tokio::test]

@@ -1240,6 +1240,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         .await;
         let r = match r {
             Ok(entry) => {
+                self.refresh_verifying();
                 self.out.publish(Event::UpgradeRolledBack {
                     name: entry.name.clone(),
                     reason: "manual rollback".into(),

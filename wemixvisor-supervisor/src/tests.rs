@@ -840,3 +840,120 @@ async fn a_window_that_ends_with_the_node_up_applies_the_upgrade() {
     r.handle.stop(true, cli()).await.unwrap();
     r.task.await.unwrap().unwrap();
 }
+
+mod any_valid_config {
+    //! Any configuration `config validate` accepts runs the loop without a
+    //! panic: timers from 0 to the bounds, crash loops, health failures.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Mostly ordinary durations, with the bounds and just past them.
+    fn duration() -> impl Strategy<Value = String> {
+        prop_oneof![
+            16 => (1u64..600_000).prop_map(|ms| format!("{ms}ms")),
+            1 => Just("1ms".to_string()),
+            1 => Just("30days".to_string()),
+            1 => Just("0s".to_string()),
+            1 => Just("31days".to_string()),
+        ]
+    }
+
+    fn number() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            14 => 0u64..100,
+            1 => Just(1_000_000u64),
+            1 => Just(1_000_001u64),
+        ]
+    }
+
+    fn config() -> impl Strategy<Value = String> {
+        let restart = (
+            any::<bool>(),
+            duration(),
+            duration(),
+            duration(),
+            prop_oneof![8 => 1.0f64..10.0, 1 => Just(0.0f64), 1 => Just(100.0), 1 => Just(1e300)],
+            number(),
+            duration(),
+            duration(),
+        )
+            .prop_map(|(enabled, delay, init, max, mult, n, window, stable)| {
+                format!(
+                    "[restart]\nenabled = {enabled}\ndelay = \"{delay}\"\nbackoff_initial = \"{init}\"\nbackoff_max = \"{max}\"\nbackoff_multiplier = {mult:?}\nmax_restarts = {n}\nwindow = \"{window}\"\nstable_after = \"{stable}\"\n"
+                )
+            });
+        let upgrade = (duration(), duration(), duration(), number()).prop_map(
+            |(poll, timeout, window, peers)| {
+                format!(
+                    "[upgrade]\npoll_interval = \"{poll}\"\nverify_timeout = \"{timeout}\"\nverify_window = \"{window}\"\nverify_min_peers = {peers}\n"
+                )
+            },
+        );
+        let health = (
+            duration(),
+            duration(),
+            number(),
+            number(),
+            number(),
+            any::<bool>(),
+        )
+            .prop_map(|(interval, period, stall, peers, failures, on_stall)| {
+                format!(
+                    "[health]\ninterval = \"{interval}\"\nblock_period = \"{period}\"\nstall_blocks = {stall}\nmin_peers = {peers}\nfailures_before_restart = {failures}\nrestart_on_stall = {on_stall}\n"
+                )
+            });
+        let governance = (any::<bool>(), duration()).prop_map(|(on, t)| {
+            format!("[governance]\nquorum_guard = {on}\nquorum_guard_timeout = \"{t}\"\n")
+        });
+        (restart, upgrade, health, governance).prop_map(|(a, b, c, d)| format!("{a}{b}{c}{d}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn runs_the_loop_for_many_ticks_without_a_panic(
+            toml in config(),
+            crash_after in prop_oneof![Just(None), (0u64..30).prop_map(Some)],
+            peers in 0u64..3,
+        ) {
+            let (dir, home) = make_home(&toml);
+            // only what `config validate` accepts: the rest is refused
+            // before any loop runs
+            let valid = wemixvisor_config::validate_home(&home, &|_| None)
+                .is_ok_and(|r| r.is_valid());
+            prop_assume!(valid);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let node = FakeNode::new();
+                if let Some(s) = crash_after {
+                    node.default_run(RunScript::crash_after(Duration::from_secs(s), 2));
+                }
+                let r = verifying_rig(dir, home, node);
+                r.chain.set_peers(peers);
+                // two minutes of loop time: up to 2400 ticks (the poll is
+                // at least 50 ms), health checks, crash restarts, give-ups
+                for _ in 0..24 {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if r.task.is_finished() {
+                        break;
+                    }
+                }
+                if !r.task.is_finished() {
+                    let _ = r.handle.stop(true, cli()).await;
+                }
+                match r.task.await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => panic!("the loop failed: {e}\n{toml}"),
+                    Err(e) => panic!("the loop panicked: {e}\n{toml}"),
+                }
+            });
+        }
+    }
+}

@@ -1991,21 +1991,22 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         reason: &str,
     ) -> Result<HistoryEntry, UpgradeError> {
         let mut journal = self.journal()?;
+        // An upgrade in its verification window is switched and running:
+        // the operator may roll it back there and then, as a crash would.
         if let Some(a) = journal.active.as_mut().filter(|a| a.step == Step::Verify) {
-            // The new binary runs in its verification window: the operator
-            // may judge it before the window does.
-            if restore_data && a.snapshot.is_none() {
+            if restore_data && (a.snapshot.is_none() || self.backup.is_none()) {
                 return Err(UpgradeError::Rollback {
-                    reason: format!("the upgrade to '{}' took no pre-upgrade snapshot", a.name),
+                    reason: format!(
+                        "the upgrade to '{}' has no pre-upgrade snapshot to restore",
+                        a.name
+                    ),
                     help: "roll back without --restore-data, or restore a backup with `wemixvisor backup restore <id>`".into(),
                 });
             }
-            a.rollback_reason = Some(format!(
-                "manual rollback during the verification window: {reason}"
-            ));
+            a.rollback_reason = Some(format!("manual rollback: {reason}"));
             a.restore_data = restore_data;
-            a.manual = true;
             a.restart_after_rollback = node.pid().is_some();
+            a.manual = true;
             self.enter(&mut journal, Step::RollingBack)?;
             fault::point("rollback");
             return self.finish_rollback(&mut journal, node, spec).await;

@@ -539,6 +539,44 @@ fn background(fx: &Fx, window: Duration) -> UpgradeSettings {
 }
 
 #[tokio::test]
+async fn a_manual_rollback_inside_the_window_rolls_the_running_upgrade_back() {
+    let fx = Fx::new();
+    fx.install("v2", FLAGS);
+    let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
+    let node = ScriptedNode::running();
+    let chain = TickingChain::default();
+    let mut spec = fx.spec(&["--http"]);
+    m.offer(plan("v2", 5)).unwrap();
+    prepared(&mut m, &spec.args, &["v2"]).await;
+    let p = m.due(Some(5)).unwrap();
+    let out = m
+        .apply(&p, &node, &chain, &mut spec, Some(5))
+        .await
+        .unwrap();
+    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    assert!(m.verifying().is_some());
+    let entry = m
+        .rollback(
+            &node,
+            &mut spec,
+            true,
+            "operator ran `wemixvisor upgrade rollback`",
+        )
+        .await
+        .unwrap();
+    assert!(entry.manual);
+    assert_eq!(entry.name, "v2");
+    assert_eq!(fx.current(), "genesis");
+    assert!(node.is_running(), "the previous binary runs again");
+    assert_eq!(
+        *fx.backup.restored.lock().unwrap(),
+        vec!["snap-pre-upgrade-v2"]
+    );
+    assert!(m.journal().unwrap().active.is_none());
+    assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "rolled back");
+}
+
+#[tokio::test]
 async fn a_binary_that_crashes_inside_the_window_is_rolled_back_by_the_tick() {
     let fx = Fx::new();
     fx.install("v2", FLAGS);
