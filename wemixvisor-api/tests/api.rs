@@ -168,6 +168,30 @@ async fn socket_routes_name_the_caller_and_map_errors() {
         "{actors:?}"
     );
     assert_eq!(actors.len(), 3);
+
+    // every mutating call is one audit line with the caller and the result
+    let audit = wemixvisor_core::audit::read(&Home::new(d.path()).audit_log_file(), None).unwrap();
+    let got: Vec<(String, &str, &str)> = audit
+        .entries
+        .iter()
+        .map(|e| (e.actor.clone(), e.action.as_str(), e.result.as_str()))
+        .collect();
+    let who = format!("uid:{uid}");
+    assert!(
+        got.contains(&(who.clone(), "node.restart", "ok")),
+        "{got:?}"
+    );
+    assert!(got.contains(&(who.clone(), "upgrade.add", "ok")), "{got:?}");
+    assert!(
+        got.contains(&(who.clone(), "upgrade.cancel", "error: no such plan")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(a, act, r)| *a == who && *act == "backup.restore" && r.starts_with("error:")),
+        "{got:?}"
+    );
+    assert_eq!(audit.entries[0].parameters["force"], true);
 }
 
 fn nix_uid() -> u32 {

@@ -29,6 +29,7 @@
 //!   other crates' tests.
 
 pub mod atomic;
+pub mod audit;
 mod error;
 mod home;
 pub mod lock;
@@ -46,8 +47,8 @@ pub use error::{ChainError, CoreError, NodeError};
 pub use home::{resolve_home_root, Home, HOME_ENV_VARS, MAX_SOCKET_PATH};
 pub use platform::Platform;
 pub use status::{
-    ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport, SupervisorStatus,
-    UpgradeStatus, STATUS_SCHEMA,
+    ActiveAlert, ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport,
+    SupervisorStatus, UpgradeStatus, STATUS_SCHEMA,
 };
 pub use text::{truncate_bytes_for_display, truncate_for_display, DISPLAY_MAX};
 pub use traits::{

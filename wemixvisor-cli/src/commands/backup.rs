@@ -76,7 +76,7 @@ pub fn run(home: &Home, opts: BackupOptions, cmd: BackupCmd) -> anyhow::Result<E
                 let body = serde_json::json!({ "name": name });
                 println!(
                     "{}",
-                    crate::api::command(home, "/api/v1/backups", Some(body))?
+                    crate::client::command(home, "/api/v1/backups", Some(body))?
                 );
                 return Ok(ExitCode::SUCCESS);
             }
