@@ -80,10 +80,15 @@ impl AuditEntry {
     pub fn result<T, E: std::fmt::Display>(mut self, r: &Result<T, E>) -> Self {
         self.result = match r {
             Ok(_) => "ok".into(),
-            Err(e) => format!(
-                "error: {}",
-                crate::truncate_for_display(&e.to_string(), crate::DISPLAY_MAX)
-            ),
+            Err(e) => {
+                // the first line: a `help:` that follows is advice, not the outcome
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                format!(
+                    "error: {}",
+                    crate::truncate_for_display(first, crate::DISPLAY_MAX)
+                )
+            }
         };
         self
     }

@@ -38,10 +38,42 @@ fn tool_works(path: &Path, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installs every end-to-end tool: anvil and solc (solcjs).
+/// Installs every end-to-end tool: anvil and solc (solcjs), and Debian's
+/// `prometheus` (the server the API test scrapes with, and promtool).
 pub fn install() -> Result<()> {
     install_anvil()?;
     install_solc()?;
+    apt_install("prometheus", "prometheus")?;
+    Ok(())
+}
+
+/// Installs a Debian package unless `probe --version` already runs; needs
+/// root and apt-get, else says what to install.
+pub fn apt_install(package: &str, probe: &str) -> Result<()> {
+    if tool_works(Path::new(probe), "--version") {
+        eprintln!("e2e-deps: {probe} already installed");
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root || !tool_works(Path::new("apt-get"), "--version") {
+        bail!("{probe} is missing: install the Debian package `{package}` (apt-get install {package})");
+    }
+    let install = || {
+        sh(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    if install().is_err() {
+        sh(Command::new("apt-get").args(["update", "-qq"]))?;
+        install()?;
+    }
+    if !tool_works(Path::new(probe), "--version") {
+        bail!("`{package}` is installed but {probe} does not run");
+    }
+    eprintln!("e2e-deps: {package} installed");
     Ok(())
 }
 

@@ -368,10 +368,65 @@ pub fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
         ),
         None => println!("upgrade     none pending"),
     }
+    if let Some(f) = r.governance.as_ref().and_then(|g| g.get("forks")) {
+        print_forks(f, r.chain.block_period_secs);
+    }
+    if !r.alerts.is_empty() {
+        println!("alerts      {} firing", r.alerts.len());
+        for a in &r.alerts {
+            println!(
+                "  {:<9} {} ({}, since {})",
+                a.severity, a.name, a.summary, a.since
+            );
+        }
+    }
     if !r.node.argv.is_empty() {
         println!("argv        {}", r.node.argv.join(" "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// About how long `blocks` take at `period` seconds a block.
+fn eta(blocks: u64, period: Option<f64>) -> Option<String> {
+    let p = period.filter(|p| p.is_finite() && *p > 0.0)?;
+    let secs = (blocks as f64 * p).round();
+    if !secs.is_finite() || secs > 1e10 {
+        return None;
+    }
+    Some(humantime::format_duration(Duration::from_secs(secs as u64)).to_string())
+}
+
+/// The governance monitor's fork report (shape in docs/governance.md):
+/// every fork height, and the next one with its distance and ETA.
+fn print_forks(forks: &serde_json::Value, period: Option<f64>) {
+    let list: Vec<String> = forks["forks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| Some(format!("{} {}", f["name"].as_str()?, f["height"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let next = &forks["next"];
+    match (next["height"].as_u64(), next["blocks_to_go"].as_u64()) {
+        (Some(h), Some(to_go)) => {
+            let names: Vec<&str> = next["names"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+                .unwrap_or_default();
+            println!(
+                "forks       next {} at height {h}, {to_go} blocks to go{}",
+                names.join("+"),
+                eta(to_go, period)
+                    .map(|e| format!(", about {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        _ => println!("forks       none ahead"),
+    }
+    if !list.is_empty() {
+        println!("  heights   {}", list.join(", "));
+    }
 }
 
 /// `logs [--lines N] [--follow]`: the node log's tail, following rotations.
