@@ -235,3 +235,70 @@ fn a_non_loopback_bind_without_a_token_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// schemathesis from the shared venv (`cargo xtask e2e-deps`); `None`
+/// (skip) only when not required.
+fn schemathesis() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/venv/bin/schemathesis");
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var_os("WEMIXVISOR_REQUIRE_E2E").is_some() {
+        panic!(
+            "schemathesis is required but missing at {}: run `cargo xtask e2e-deps`",
+            p.display()
+        );
+    }
+    eprintln!("SKIP: schemathesis not installed at {}", p.display());
+    None
+}
+
+#[test]
+fn the_running_daemon_keeps_its_openapi_contract() {
+    let Some(st) = schemathesis() else {
+        return;
+    };
+    let h = TestHome::new();
+    h.init_devnode("--sim.block-period 100ms");
+    let api = free_port();
+    h.ok(&["config", "set", "api.enabled_tcp", "true"]);
+    h.ok(&["config", "set", "api.bind", &format!("127.0.0.1:{api}")]);
+    let port = h.port.to_string();
+    h.ok(&["start", "--", "--http.port", &port]);
+    let token = std::fs::read_to_string(h.root.join("wemixvisor/config/api-token")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let started = std::time::Instant::now();
+    let out = Command::new(&st)
+        .arg("--config-file")
+        .arg(root.join("tests/e2e/schemathesis.toml"))
+        .arg("run")
+        .arg(root.join("docs/openapi.json"))
+        .args(["--url", &format!("http://127.0.0.1:{api}")])
+        .args(["-H", &format!("Authorization: Bearer {}", token.trim())])
+        .args([
+            "--max-examples",
+            "30",
+            "--request-timeout",
+            "10",
+            "--seed",
+            "1",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing", "-w", "2"])
+        .env("NO_COLOR", "1")
+        .env("SCHEMATHESIS_HOOKS", "")
+        .current_dir(h.scratch(""))
+        .output()
+        .expect("run schemathesis");
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("schemathesis took {:.1?}", started.elapsed());
+    assert!(
+        out.status.success(),
+        "the daemon does not keep docs/openapi.json:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("passed"), "{text}");
+    // the daemon is still whole after the run
+    let s: Value = serde_json::from_str(&h.ok(&["status", "--json"])).unwrap();
+    assert_eq!(s["supervisor"]["state"], "running", "{s}");
+    h.ok(&["stop"]);
+}

@@ -310,3 +310,40 @@ async fn metrics_pass_promtool_when_installed() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_nothing_else_is() {
+    let d = tempfile::tempdir().unwrap();
+    let (handle, _task) = fake_loop();
+    let sock = d.path().join("api.sock");
+    let guard = serve_unix(&sock, context(&handle, d.path())).unwrap();
+    let c = UnixClient::new(&sock);
+    for r in wemixvisor_api::openapi::ROUTES {
+        let path = r.path.replace("{name}", "v2").replace("{id}", "b1");
+        let method = r.method.to_uppercase();
+        let status = if method == "GET" {
+            // streams (events, logs) answer with their headers first
+            match c.stream(&path).await {
+                Ok(_) => 200,
+                Err(wemixvisor_api::ApiError::Remote { status, .. }) => status,
+                Err(e) => panic!("{method} {path}: {e}"),
+            }
+        } else {
+            match c.request_json(&method, &path, Some(&json!({}))).await {
+                Ok(_) => 200,
+                Err(wemixvisor_api::ApiError::Remote { status, .. }) => status,
+                Err(e) => panic!("{method} {path}: {e}"),
+            }
+        };
+        assert!(
+            status != 404 && status != 405,
+            "{method} {path} is documented but not served ({status})"
+        );
+    }
+    // a route outside the table is not served
+    match c.get_json("/api/v1/nope").await {
+        Err(wemixvisor_api::ApiError::Remote { status, .. }) => assert_eq!(status, 404),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    guard.shutdown().await;
+}
