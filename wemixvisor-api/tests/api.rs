@@ -236,6 +236,22 @@ async fn tcp_requires_the_token_except_on_healthz() {
     assert_eq!(tcp_get(addr, "/nope", Some(&token)).await.0, 404);
     guard.shutdown().await;
 
+    // api.metrics_public: /metrics without the token, nothing else
+    let public = serve_tcp(
+        TcpOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            token: Some(token.clone()),
+            metrics_public: true,
+        },
+        context(&handle, d.path()),
+    )
+    .await
+    .unwrap();
+    let addr = public.local_addr().unwrap();
+    assert_eq!(tcp_get(addr, "/metrics", None).await.0, 200);
+    assert_eq!(tcp_get(addr, "/api/v1/status", None).await.0, 401);
+    public.shutdown().await;
+
     let refused = serve_tcp(
         TcpOptions {
             bind: "0.0.0.0:0".parse().unwrap(),
