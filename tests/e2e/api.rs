@@ -302,3 +302,27 @@ fn the_running_daemon_keeps_its_openapi_contract() {
     assert_eq!(s["supervisor"]["state"], "running", "{s}");
     h.ok(&["stop"]);
 }
+
+#[test]
+fn status_shows_the_next_fork_with_its_eta() {
+    let h = TestHome::new();
+    h.init_devnode("--sim.block-period 100ms --sim.fork dessert=100000");
+    h.ok(&["config", "set", "governance.enabled", "true"]);
+    h.ok(&["config", "set", "governance.poll_interval", "1s"]);
+    let port = h.port.to_string();
+    h.ok(&["start", "--", "--http.port", &port]);
+    let shown = wait_for(Duration::from_secs(30), || {
+        let out = h.ok(&["status"]);
+        // the ETA appears once the block period has been observed
+        (out.contains("forks       next dessert at height 100000") && out.contains("to go, about "))
+            .then_some(out)
+    });
+    let out = shown.unwrap_or_else(|| h.ok(&["status"]));
+    assert!(
+        out.contains("forks       next dessert at height 100000, "),
+        "{out}"
+    );
+    assert!(out.contains("blocks to go, about "), "{out}");
+    assert!(out.contains("dessert 100000"), "{out}");
+    h.ok(&["stop"]);
+}
