@@ -17,7 +17,7 @@ pub fn record(path: &Path, event: &str, fields: &[(&str, &str)]) {
             entry = entry.param(k, *v);
         }
     }
-    if matches!(event, "failed" | "interrupted") {
+    if matches!(event, "failed" | "interrupted" | "aborted") {
         let why = fields
             .iter()
             .find(|(k, _)| matches!(*k, "reason" | "error" | "step"))

@@ -84,6 +84,15 @@ pub fn run(home: &Home, opts: BackupOptions, cmd: BackupCmd) -> anyhow::Result<E
             wemixvisor_supervisor::ControlPath::Offline(lock) => _lock = Some(lock),
         }
     }
+    // A running supervisor owns the data directory: it restores (once its
+    // node is stopped), not this process.
+    if let BackupCmd::Restore { id } = &cmd {
+        if wemixvisor_supervisor::running_supervisor(home).is_some() {
+            let path = format!("/api/v1/backups/{id}/restore");
+            println!("{}", crate::client::command(home, &path, None)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     match execute(home, opts, cmd) {
         Ok(code) => Ok(code),
         Err(e) if e.is_bad_input() => Err(crate::exit::bad_input(e.to_string())),

@@ -58,7 +58,7 @@ fn offline_audit(home: &wemixvisor_core::Home, cmd: &Command) -> Option<(String,
             name.as_deref().unwrap_or(""),
             json!({"archive": archive}),
         ),
-        Command::Backup(B::Restore { id }) => e("backup.restore", id, json!({})),
+        Command::Backup(B::Restore { id }) if offline => e("backup.restore", id, json!({})),
         Command::Backup(B::Prune {
             manual,
             pre_restore,
