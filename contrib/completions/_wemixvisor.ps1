@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show, change and check the configuration')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshots of the chain data: create, list, verify, restore, prune')
             [CompletionResult]::new('governance', 'governance', [CompletionResultType]::ParameterValue, 'On-chain governance (GovNCP proposals) and consensus monitoring')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Every mutating action (by a local user, an API token or the supervisor itself) from state/audit.log, oldest first')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version information')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Upgrades: add, plan a batch, status, cancel, rollback')
@@ -397,6 +398,18 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
         'wemixvisor;governance;help;help' {
             break
         }
+        'wemixvisor;audit' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only entries since then: a duration back from now (2h, 7d) or a time (2026-01-02T03:04:05Z)')
+            [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'wemixvisor;version' {
             [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
@@ -569,6 +582,7 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show, change and check the configuration')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Snapshots of the chain data: create, list, verify, restore, prune')
             [CompletionResult]::new('governance', 'governance', [CompletionResultType]::ParameterValue, 'On-chain governance (GovNCP proposals) and consensus monitoring')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Every mutating action (by a local user, an API token or the supervisor itself) from state/audit.log, oldest first')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version information')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Upgrades: add, plan a batch, status, cancel, rollback')
@@ -658,6 +672,9 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             break
         }
         'wemixvisor;help;governance;monitor' {
+            break
+        }
+        'wemixvisor;help;audit' {
             break
         }
         'wemixvisor;help;version' {

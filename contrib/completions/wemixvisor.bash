@@ -19,6 +19,9 @@ _wemixvisor() {
             wemixvisor,__generate)
                 cmd="wemixvisor__subcmd____generate"
                 ;;
+            wemixvisor,audit)
+                cmd="wemixvisor__subcmd__audit"
+                ;;
             wemixvisor,backup)
                 cmd="wemixvisor__subcmd__backup"
                 ;;
@@ -159,6 +162,9 @@ _wemixvisor() {
                 ;;
             wemixvisor__subcmd__help,__generate)
                 cmd="wemixvisor__subcmd__help__subcmd____generate"
+                ;;
+            wemixvisor__subcmd__help,audit)
+                cmd="wemixvisor__subcmd__help__subcmd__audit"
                 ;;
             wemixvisor__subcmd__help,backup)
                 cmd="wemixvisor__subcmd__help__subcmd__backup"
@@ -311,7 +317,7 @@ _wemixvisor() {
 
     case "${cmd}" in
         wemixvisor)
-            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance version completions upgrade __generate help"
+            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance audit version completions upgrade __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -343,6 +349,36 @@ _wemixvisor() {
                 return 0
             fi
             case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__audit)
+            opts="-h -V --since --json --home --name --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1069,7 +1105,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help)
-            opts="init run start stop restart reload status logs daemon config backup governance version completions upgrade __generate help"
+            opts="init run start stop restart reload status logs daemon config backup governance audit version completions upgrade __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1083,6 +1119,20 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help__subcmd____generate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__help__subcmd__audit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

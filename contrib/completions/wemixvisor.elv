@@ -37,6 +37,7 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand config 'Show, change and check the configuration'
             cand backup 'Snapshots of the chain data: create, list, verify, restore, prune'
             cand governance 'On-chain governance (GovNCP proposals) and consensus monitoring'
+            cand audit 'Every mutating action (by a local user, an API token or the supervisor itself) from state/audit.log, oldest first'
             cand version 'Print version information'
             cand completions 'Print a shell completion script'
             cand upgrade 'Upgrades: add, plan a batch, status, cancel, rollback'
@@ -351,6 +352,17 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         }
         &'wemixvisor;governance;help;help'= {
         }
+        &'wemixvisor;audit'= {
+            cand --since 'Only entries since then: a duration back from now (2h, 7d) or a time (2026-01-02T03:04:05Z)'
+            cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
+            cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
+            cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
+            cand --json 'One JSON object per line'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'wemixvisor;version'= {
             cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
             cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
@@ -505,6 +517,7 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand config 'Show, change and check the configuration'
             cand backup 'Snapshots of the chain data: create, list, verify, restore, prune'
             cand governance 'On-chain governance (GovNCP proposals) and consensus monitoring'
+            cand audit 'Every mutating action (by a local user, an API token or the supervisor itself) from state/audit.log, oldest first'
             cand version 'Print version information'
             cand completions 'Print a shell completion script'
             cand upgrade 'Upgrades: add, plan a batch, status, cancel, rollback'
@@ -570,6 +583,8 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         &'wemixvisor;help;governance;proposals'= {
         }
         &'wemixvisor;help;governance;monitor'= {
+        }
+        &'wemixvisor;help;audit'= {
         }
         &'wemixvisor;help;version'= {
         }

@@ -429,7 +429,10 @@ fn the_pre_upgrade_hook_gets_its_environment_and_exit_30_aborts() {
     }
     assert!(env.contains(r#"UPGRADE_INFO={"height":"#), "{env}");
     let audit = std::fs::read_to_string(h.root.join("state/audit.log")).unwrap();
-    assert!(audit.contains("upgrade aborted name=v2"), "{audit}");
+    assert!(
+        audit.contains(r#""action":"upgrade.aborted","target":"v2""#),
+        "{audit}"
+    );
     assert_eq!(nodes_on(&h.root.join("chain-data")).len(), 1);
     run.signal(Sig::SIGTERM);
     run.wait_exit(Duration::from_secs(20));
@@ -454,7 +457,9 @@ fn a_new_binary_that_exits_at_once_is_rolled_back_automatically() {
     assert_eq!(h.current(), Path::new("genesis"));
     let audit = std::fs::read_to_string(h.root.join("state/audit.log")).unwrap();
     assert!(
-        audit.contains("upgrade rolled-back name=v2 to=genesis manual=false"),
+        audit.contains(
+            r#""action":"upgrade.rolled-back","target":"v2","parameters":{"manual":"false""#
+        ) && audit.contains(r#""to":"genesis"}"#),
         "{audit}"
     );
     assert_eq!(nodes_on(&h.root.join("chain-data")).len(), 1);

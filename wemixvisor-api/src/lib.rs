@@ -16,11 +16,14 @@
 //! - [`Metrics`] keeps counters fed by the event stream and sets gauges
 //!   from the status report at each scrape.
 //! - [`client::UnixClient`] is the CLI's side of the socket.
+//! - [`openapi::ROUTES`] describes every route; [`openapi::document`] is
+//!   the OpenAPI document checked in as `docs/openapi.json`.
 
 pub mod client;
 pub mod error;
 pub mod logs;
 pub mod metrics;
+pub mod openapi;
 pub mod server;
 pub mod token;
 

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::UnixListener;
 use tokio::sync::{broadcast, watch};
+use wemixvisor_core::audit::{self, AuditEntry};
 use wemixvisor_core::{Home, UpgradeInfo, UpgradePlan};
 use wemixvisor_supervisor::{Actor, ControlError, ControlResult, SupervisorHandle};
 
@@ -50,6 +51,30 @@ pub trait Backend: Send + Sync + 'static {
     fn backup_verify(&self, id: &str) -> ControlResult;
     /// Restores one snapshot (only called while the node is stopped).
     fn backup_restore(&self, id: &str) -> ControlResult;
+}
+
+impl Backend for wemixvisor_supervisor::HomeFiles {
+    fn config(&self) -> Result<Value, ControlError> {
+        wemixvisor_supervisor::HomeFiles::config(self)
+    }
+    fn config_set(&self, key: &str, value: &str) -> ControlResult {
+        wemixvisor_supervisor::HomeFiles::config_set(self, key, value)
+    }
+    fn upgrades(&self) -> Result<Value, ControlError> {
+        wemixvisor_supervisor::HomeFiles::upgrades(self)
+    }
+    fn upgrades_current(&self) -> Result<Value, ControlError> {
+        wemixvisor_supervisor::HomeFiles::upgrades_current(self)
+    }
+    fn backups(&self) -> Result<Value, ControlError> {
+        wemixvisor_supervisor::HomeFiles::backups(self)
+    }
+    fn backup_verify(&self, id: &str) -> ControlResult {
+        wemixvisor_supervisor::HomeFiles::backup_verify(self, id)
+    }
+    fn backup_restore(&self, id: &str) -> ControlResult {
+        wemixvisor_supervisor::HomeFiles::backup_restore(self, id)
+    }
 }
 
 /// Everything the API serves from.
@@ -152,6 +177,27 @@ type ApiResult<T> = std::result::Result<T, HttpError>;
 
 fn message(r: ControlResult) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "message": r? })))
+}
+
+/// Records a mutating call in `state/audit.log` (off the runtime) and
+/// answers it.
+async fn audited(
+    s: &AppState,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    params: Value,
+    r: ControlResult,
+) -> ApiResult<Json<Value>> {
+    let mut entry = AuditEntry::now(actor.audit_name(), action)
+        .target(target)
+        .result(&r);
+    if let Value::Object(m) = params {
+        entry.parameters = m;
+    }
+    let path = s.ctx.home.audit_log_file();
+    let _ = tokio::task::spawn_blocking(move || audit::record(&path, &entry)).await;
+    message(r)
 }
 
 fn parse_body<T: DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
@@ -325,7 +371,8 @@ async fn status(State(s): State<AppState>) -> Json<Value> {
 
 async fn start(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let actor = actor_of(req.extensions());
-    message(s.ctx.handle.start_node(actor).await)
+    let r = s.ctx.handle.start_node(actor.clone()).await;
+    audited(&s, &actor, "node.start", "", json!({}), r).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,18 +395,29 @@ async fn split(req: Request) -> ApiResult<(Actor, Bytes)> {
 async fn stop(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let (actor, body) = split(req).await?;
     let b: ForceBody = parse_body(&body)?;
-    message(s.ctx.handle.stop(b.force, actor).await)
+    let r = s.ctx.handle.stop(b.force, actor.clone()).await;
+    audited(
+        &s,
+        &actor,
+        "supervisor.stop",
+        "",
+        json!({"force": b.force}),
+        r,
+    )
+    .await
 }
 
 async fn restart(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let (actor, body) = split(req).await?;
     let b: ForceBody = parse_body(&body)?;
-    message(s.ctx.handle.restart(b.force, actor).await)
+    let r = s.ctx.handle.restart(b.force, actor.clone()).await;
+    audited(&s, &actor, "node.restart", "", json!({"force": b.force}), r).await
 }
 
 async fn reload(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let actor = actor_of(req.extensions());
-    message(s.ctx.handle.reload(actor).await)
+    let r = s.ctx.handle.reload(actor.clone()).await;
+    audited(&s, &actor, "config.reload", "", json!({}), r).await
 }
 
 async fn config_get(State(s): State<AppState>) -> ApiResult<Json<Value>> {
@@ -385,9 +443,17 @@ async fn config_put(State(s): State<AppState>, req: Request) -> ApiResult<Json<V
     }
     let backend = s.ctx.backend.clone();
     let (key, value) = (b.key.clone(), b.value.clone());
-    let set = blocking(move || backend.config_set(&key, &value)).await?;
-    let reloaded = s.ctx.handle.reload(actor).await?;
-    Ok(Json(json!({ "message": format!("{set}; {reloaded}") })))
+    let set = blocking(move || backend.config_set(&key, &value)).await;
+    let r = match set {
+        Ok(set) => match s.ctx.handle.reload(actor.clone()).await {
+            Ok(reloaded) => Ok(format!("{set}; {reloaded}")),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(control_error(e)),
+    };
+    // the value is not recorded: a key may hold a path or a url with
+    // credentials
+    audited(&s, &actor, "config.set", &b.key, json!({}), r).await
 }
 
 async fn upgrades(State(s): State<AppState>) -> ApiResult<Json<Value>> {
@@ -432,20 +498,27 @@ async fn upgrades_post(State(s): State<AppState>, req: Request) -> ApiResult<Jso
     if v.is_array() {
         let plans: Vec<PlanBody> = serde_json::from_value(v)
             .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
+        let names: Vec<String> = plans.iter().map(|p| p.name.clone()).collect();
+        let heights: Vec<u64> = plans.iter().map(|p| p.height).collect();
         let plans = plans
             .into_iter()
             .map(PlanBody::plan)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
-        message(s.ctx.handle.upgrade_plan(plans, actor).await)
+        let r = s.ctx.handle.upgrade_plan(plans, actor.clone()).await;
+        let params = json!({"names": names, "heights": heights});
+        audited(&s, &actor, "upgrade.plan", "", params, r).await
     } else {
         let p: PlanBody = serde_json::from_value(v)
             .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
         let replace = p.replace;
+        let (name, height) = (p.name.clone(), p.height);
         let plan = p
             .plan()
             .map_err(|e| HttpError::bad_request(format!("invalid upgrade plan: {e}"), hint))?;
-        message(s.ctx.handle.upgrade_add(plan, replace, actor).await)
+        let r = s.ctx.handle.upgrade_add(plan, replace, actor.clone()).await;
+        let params = json!({"height": height, "replace": replace});
+        audited(&s, &actor, "upgrade.add", &name, params, r).await
     }
 }
 
@@ -455,7 +528,12 @@ async fn cancel(
     req: Request,
 ) -> ApiResult<Json<Value>> {
     let actor = actor_of(req.extensions());
-    message(s.ctx.handle.upgrade_cancel(name, actor).await)
+    let r = s
+        .ctx
+        .handle
+        .upgrade_cancel(name.clone(), actor.clone())
+        .await;
+    audited(&s, &actor, "upgrade.cancel", &name, json!({}), r).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -470,7 +548,13 @@ struct RollbackBody {
 async fn rollback(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let (actor, body) = split(req).await?;
     let b: RollbackBody = parse_body(&body)?;
-    message(s.ctx.handle.rollback(b.restore_data, b.force, actor).await)
+    let r = s
+        .ctx
+        .handle
+        .rollback(b.restore_data, b.force, actor.clone())
+        .await;
+    let params = json!({"restore_data": b.restore_data, "force": b.force});
+    audited(&s, &actor, "upgrade.rollback", "", params, r).await
 }
 
 async fn backups(State(s): State<AppState>) -> ApiResult<Json<Value>> {
@@ -488,7 +572,9 @@ struct BackupBody {
 async fn backup_create(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let (actor, body) = split(req).await?;
     let b: BackupBody = parse_body(&body)?;
-    message(s.ctx.handle.backup_create(b.name, actor).await)
+    let name = b.name.clone().unwrap_or_default();
+    let r = s.ctx.handle.backup_create(b.name, actor.clone()).await;
+    audited(&s, &actor, "backup.create", &name, json!({}), r).await
 }
 
 async fn backup_verify(
@@ -499,10 +585,25 @@ async fn backup_verify(
     message(Ok(blocking(move || b.backup_verify(&id)).await?))
 }
 
+fn control_error(e: HttpError) -> ControlError {
+    ControlError {
+        message: e.error,
+        hint: e.hint,
+        bad_request: e.status == StatusCode::BAD_REQUEST,
+    }
+}
+
 async fn backup_restore(
     State(s): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
+    req: Request,
 ) -> ApiResult<Json<Value>> {
+    let actor = actor_of(req.extensions());
+    let r = restore_stopped(&s, id.clone()).await.map_err(control_error);
+    audited(&s, &actor, "backup.restore", &id, json!({}), r).await
+}
+
+async fn restore_stopped(s: &AppState, id: String) -> ApiResult<String> {
     let state = s.ctx.handle.status().node.state;
     if !matches!(state.as_str(), "stopped" | "failed" | "crashed") {
         return Err(HttpError::new(
@@ -515,7 +616,7 @@ async fn backup_restore(
         ));
     }
     let b = s.ctx.backend.clone();
-    message(Ok(blocking(move || b.backup_restore(&id)).await?))
+    blocking(move || b.backup_restore(&id)).await
 }
 
 async fn proposals(State(s): State<AppState>) -> Json<Value> {

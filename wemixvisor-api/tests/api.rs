@@ -196,6 +196,30 @@ async fn socket_routes_name_the_caller_and_map_errors() {
         "{actors:?}"
     );
     assert_eq!(actors.len(), 3);
+
+    // every mutating call is one audit line with the caller and the result
+    let audit = wemixvisor_core::audit::read(&Home::new(d.path()).audit_log_file(), None).unwrap();
+    let got: Vec<(String, &str, &str)> = audit
+        .entries
+        .iter()
+        .map(|e| (e.actor.clone(), e.action.as_str(), e.result.as_str()))
+        .collect();
+    let who = format!("uid:{uid}");
+    assert!(
+        got.contains(&(who.clone(), "node.restart", "ok")),
+        "{got:?}"
+    );
+    assert!(got.contains(&(who.clone(), "upgrade.add", "ok")), "{got:?}");
+    assert!(
+        got.contains(&(who.clone(), "upgrade.cancel", "error: no such plan")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(a, act, r)| *a == who && *act == "backup.restore" && r.starts_with("error:")),
+        "{got:?}"
+    );
+    assert_eq!(audit.entries[0].parameters["force"], true);
 }
 
 fn nix_uid() -> u32 {
@@ -239,6 +263,22 @@ async fn tcp_requires_the_token_except_on_healthz() {
     assert_eq!(tcp_get(addr, "/api/v1/status", Some(&token)).await.0, 200);
     assert_eq!(tcp_get(addr, "/nope", Some(&token)).await.0, 404);
     guard.shutdown().await;
+
+    // api.metrics_public: /metrics without the token, nothing else
+    let public = serve_tcp(
+        TcpOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            token: Some(token.clone()),
+            metrics_public: true,
+        },
+        context(&handle, d.path()),
+    )
+    .await
+    .unwrap();
+    let addr = public.local_addr().unwrap();
+    assert_eq!(tcp_get(addr, "/metrics", None).await.0, 200);
+    assert_eq!(tcp_get(addr, "/api/v1/status", None).await.0, 401);
+    public.shutdown().await;
 
     let refused = serve_tcp(
         TcpOptions {
@@ -313,4 +353,41 @@ async fn metrics_pass_promtool_when_installed() {
         text.contains("wemixvisor_backup_last_duration_seconds 1.5"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_nothing_else_is() {
+    let d = tempfile::tempdir().unwrap();
+    let (handle, _task) = fake_loop();
+    let sock = d.path().join("api.sock");
+    let guard = serve_unix(&sock, context(&handle, d.path())).unwrap();
+    let c = UnixClient::new(&sock);
+    for r in wemixvisor_api::openapi::ROUTES {
+        let path = r.path.replace("{name}", "v2").replace("{id}", "b1");
+        let method = r.method.to_uppercase();
+        let status = if method == "GET" {
+            // streams (events, logs) answer with their headers first
+            match c.stream(&path).await {
+                Ok(_) => 200,
+                Err(wemixvisor_api::ApiError::Remote { status, .. }) => status,
+                Err(e) => panic!("{method} {path}: {e}"),
+            }
+        } else {
+            match c.request_json(&method, &path, Some(&json!({}))).await {
+                Ok(_) => 200,
+                Err(wemixvisor_api::ApiError::Remote { status, .. }) => status,
+                Err(e) => panic!("{method} {path}: {e}"),
+            }
+        };
+        assert!(
+            status != 404 && status != 405,
+            "{method} {path} is documented but not served ({status})"
+        );
+    }
+    // a route outside the table is not served
+    match c.get_json("/api/v1/nope").await {
+        Err(wemixvisor_api::ApiError::Remote { status, .. }) => assert_eq!(status, 404),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    guard.shutdown().await;
 }

@@ -144,6 +144,17 @@ pub enum Command {
     /// On-chain governance (GovNCP proposals) and consensus monitoring.
     #[command(subcommand)]
     Governance(GovernanceCmd),
+    /// Every mutating action (by a local user, an API token or the
+    /// supervisor itself) from state/audit.log, oldest first.
+    Audit {
+        /// Only entries since then: a duration back from now (2h, 7d) or a
+        /// time (2026-01-02T03:04:05Z).
+        #[arg(long, value_name = "DURATION|TIME", value_parser = crate::commands::audit::parse_since)]
+        since: Option<std::time::SystemTime>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print version information.
     Version {
         /// As JSON.

@@ -1,7 +1,8 @@
 //! Wiring of `wemixvisor run` (foreground) and `wemixvisor start`
 //! (background): the concrete node process, chain client and quorum guard
-//! handed to [`wemixvisor_supervisor::Supervisor`], the OS signals and the
-//! control socket. The loop and every decision live in the library.
+//! handed to [`wemixvisor_supervisor::Supervisor`], the OS signals, the
+//! API (socket always, TCP when enabled), metrics and the audit log. The
+//! loop and every decision live in the library.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +15,9 @@ use wemixvisor_node::signals::Signals;
 use wemixvisor_node::{GethProcess, LogCapture, ProcessOptions};
 use wemixvisor_supervisor::settings::backup_options;
 use wemixvisor_supervisor::{
-    acquire_home_lock, spawn_governance, BackupFn, DynGuard, Supervisor, SupervisorOptions,
-    TakenBackup,
+    acquire_home_lock, spawn_governance, BackupFn, DynGuard, HomeFiles, Supervisor,
+    SupervisorOptions, TakenBackup,
 };
-
-use crate::api;
 
 /// Per-call timeout of the node's RPC.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -169,7 +168,7 @@ async fn supervise(
         config: config.clone(),
         cli_args,
         env: Arc::new(crate::context::env_var),
-        flags,
+        flags: flags.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let (sup, handle) = Supervisor::new(opts, node, chain, guard);
@@ -189,8 +188,65 @@ async fn supervise(
         }
     });
     spawn_sd_notify(&handle);
-    let _api = api::serve(&home.socket_file(), handle)?;
-    let code = sup.run().await?;
-    let _ = std::fs::remove_file(home.socket_file());
-    Ok(code)
+    let audit = wemixvisor_supervisor::audit::spawn_audit(&handle, home.audit_log_file());
+    let metrics = wemixvisor_api::Metrics::new();
+    metrics.spawn_consumer(&handle);
+    let ctx = wemixvisor_api::ApiContext {
+        handle: handle.clone(),
+        home: home.clone(),
+        backend: Arc::new(HomeFiles::new(
+            home.clone(),
+            Arc::new(crate::context::env_var),
+            flags.clone(),
+        )),
+        metrics,
+    };
+    let socket = wemixvisor_api::serve_unix(&home.socket_file(), ctx.clone())?;
+    let tcp = match tcp_options(&home, &config)? {
+        Some(opts) => {
+            let g = wemixvisor_api::serve_tcp(opts, ctx).await?;
+            if let Some(addr) = g.local_addr() {
+                tracing::info!(%addr, "API listening on TCP");
+            }
+            Some(g)
+        }
+        None => None,
+    };
+    drop(handle);
+    let code = sup.run().await;
+    socket.shutdown().await;
+    if let Some(g) = tcp {
+        g.shutdown().await;
+    }
+    // the loop is gone: the audit consumer ends once it has written the rest
+    let _ = tokio::time::timeout(Duration::from_secs(5), audit).await;
+    Ok(code?)
+}
+
+/// The TCP listener's settings, when `api.enabled_tcp` is on.
+fn tcp_options(home: &Home, config: &Config) -> anyhow::Result<Option<wemixvisor_api::TcpOptions>> {
+    let a = &config.api;
+    if !a.enabled_tcp {
+        return Ok(None);
+    }
+    let bind = a
+        .bind
+        .parse()
+        .with_context(|| format!("api.bind \"{}\" is not ip:port", a.bind))?;
+    let token = match &a.token_file {
+        Some(p) => {
+            let path = if p.is_absolute() {
+                p.clone()
+            } else {
+                home.root().join(p)
+            };
+            Some(wemixvisor_api::token::read(&path)?)
+        }
+        None => None,
+    };
+    Ok(Some(wemixvisor_api::TcpOptions {
+        bind,
+        token,
+        metrics_public: a.metrics_public,
+    }))
 }

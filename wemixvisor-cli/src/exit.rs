@@ -82,6 +82,9 @@ fn hint_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(o) = e.downcast_ref::<wemixvisor_node::OrphanError>() {
         return Some(o.help());
     }
+    if let Some(a) = e.downcast_ref::<wemixvisor_api::ApiError>() {
+        return a.help();
+    }
     None
 }
 

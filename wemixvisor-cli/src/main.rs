@@ -6,8 +6,8 @@
 //! 0 success, 1 operation failed, 2 bad usage or bad input, and for `run`
 //! the node's own exit code when the node ended and no restart applies.
 
-mod api;
 mod cli;
+mod client;
 mod commands;
 mod context;
 mod daemon;

@@ -188,8 +188,11 @@ pub struct ApiSection {
     pub enabled_tcp: bool,
     /// TCP address to listen on.
     pub bind: String,
-    /// File holding the bearer token for mutating routes.
+    /// File holding the bearer token every TCP route but `/healthz` needs.
     pub token_file: Option<PathBuf>,
+    /// Serve `/metrics` on TCP without the token (for a Prometheus that
+    /// cannot send one).
+    pub metrics_public: bool,
 }
 
 /// `[log]`: wemixvisor's own logging.
@@ -332,6 +335,7 @@ impl Default for ApiSection {
             enabled_tcp: false,
             bind: "127.0.0.1:9090".into(),
             token_file: None,
+            metrics_public: false,
         }
     }
 }

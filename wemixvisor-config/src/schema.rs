@@ -249,7 +249,9 @@ pub static KEYS: &[KeySpec] = &[
     key!(api.bind, Kind::Str, env: [], reload: false,
         doc: "TCP address (ip:port) of the API. Binding anything but loopback needs token_file."),
     key!(api.token_file, Kind::OptStr, env: [], reload: false,
-        doc: "File holding the bearer token for mutating routes (absolute, or relative to\nthe home); \"\" = none."),
+        doc: "File holding the bearer token every TCP route but /healthz needs (absolute,\nor relative to the home; `init` creates one); \"\" = none (loopback only)."),
+    key!(api.metrics_public, Kind::Bool, env: [], reload: false,
+        doc: "Serve /metrics on TCP without the token."),
     // [log]
     key!(log.level, Kind::Str, env: [], reload: true,
         doc: "Level of wemixvisor's logs: trace, debug, info, warn, error or off, or\ndirectives such as \"info,wemixvisor_node=debug\"."),

@@ -218,6 +218,11 @@ impl Home {
     pub fn upgrade_journal_file(&self) -> PathBuf {
         self.state_dir().join("upgrade-journal.json")
     }
+    /// `wemixvisor/config/api-token`: the API's bearer token (0600),
+    /// written by `init`.
+    pub fn api_token_file(&self) -> PathBuf {
+        self.config_dir().join("api-token")
+    }
     /// `state/audit.log`.
     pub fn audit_log_file(&self) -> PathBuf {
         self.state_dir().join("audit.log")

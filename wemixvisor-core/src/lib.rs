@@ -29,6 +29,7 @@
 //!   other crates' tests.
 
 pub mod atomic;
+pub mod audit;
 mod error;
 mod home;
 pub mod lock;
@@ -49,8 +50,8 @@ pub use home::{
 };
 pub use platform::Platform;
 pub use status::{
-    BlockedUpgrade, ChainStatus, HealthEntry, NodeStatus, PendingUpgrade, StatusReport,
-    SupervisorStatus, UpgradeStatus, VerifyingUpgrade, STATUS_SCHEMA,
+    ActiveAlert, BlockedUpgrade, ChainStatus, HealthEntry, NodeStatus, PendingUpgrade,
+    StatusReport, SupervisorStatus, UpgradeStatus, VerifyingUpgrade, STATUS_SCHEMA,
 };
 pub use text::{truncate_bytes_for_display, truncate_for_display, DISPLAY_MAX};
 pub use traits::{

@@ -27,6 +27,10 @@ pub struct StatusReport {
     /// runs (`governance.enabled`); its shape is in docs/governance.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub governance: Option<serde_json::Value>,
+    /// Alerts firing now (filled by the alert rules when they run; empty
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<ActiveAlert>,
     /// When this report was made (RFC 3339).
     pub updated_at: String,
 }
@@ -164,4 +168,17 @@ pub struct PendingUpgrade {
     pub blocks_to_go: Option<u64>,
     /// Estimated seconds until then, from the observed block period.
     pub eta_secs: Option<u64>,
+}
+
+/// An alert that is firing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveAlert {
+    /// Rule name, e.g. `node_gave_up`.
+    pub name: String,
+    /// `critical`, `warning` or `info`.
+    pub severity: String,
+    /// One line.
+    pub summary: String,
+    /// When it started firing (RFC 3339).
+    pub since: String,
 }

@@ -30,7 +30,19 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// Short text for logs and the audit log, e.g. `cli(uid=1000)`.
+    /// The actor as `state/audit.log` names it: `uid:1000`,
+    /// `token:<id>`, `supervisor`, `governance`, `signal:SIGHUP`.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::Cli { uid } => format!("uid:{uid}"),
+            Actor::Api { token_id } => format!("token:{token_id}"),
+            Actor::Supervisor => "supervisor".into(),
+            Actor::Governance => "governance".into(),
+            Actor::Signal { name } => format!("signal:{name}"),
+        }
+    }
+
+    /// Short text for logs, e.g. `cli(uid=1000)`.
     pub fn describe(&self) -> String {
         match self {
             Actor::Cli { uid } => format!("cli(uid={uid})"),

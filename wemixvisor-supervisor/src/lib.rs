@@ -19,10 +19,12 @@
 //! arm calls one named method, an error in an arm is logged, shown in the
 //! status and published as an event, and never ends the loop.
 
+pub mod audit;
 pub mod control;
 mod error;
 pub mod event;
 pub mod feed;
+pub mod files;
 pub mod handle;
 pub mod reload;
 pub mod settings;
@@ -32,6 +34,7 @@ pub use control::{acquire_home_lock, control_path, running_supervisor, ControlPa
 pub use error::SupervisorError;
 pub use event::{Actor, Event, EventRecord};
 pub use feed::{spawn_governance, FeedItem};
+pub use files::HomeFiles;
 pub use handle::{Command, ControlError, ControlResult, SupervisorHandle};
 pub use supervisor::{
     load_status_file, split_help, BackupFn, EnvFn, Flow, LogLevelFn, Phase, Supervisor,

@@ -1130,6 +1130,10 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             }
             HaltKind::HealthRestart { why } => {
                 tracing::warn!(reason = %why, "restarting an unhealthy node");
+                self.out.publish(Event::NodeRestarting {
+                    in_secs: 0.0,
+                    reason: format!("unhealthy: {why}"),
+                });
                 if let Err(e) = self.restart_node(&why).await {
                     self.arm_failed("health", e);
                 }

@@ -1,44 +1,31 @@
-//! `state/audit.log`: one line per upgrade event, appended and fsynced.
+//! Upgrade pipeline steps in `state/audit.log` (see
+//! [`wemixvisor_core::audit`]): one JSON line each, by the supervisor.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Appends `<time> upgrade <event> <fields>` to the audit log. Failures are
-/// logged, never fatal: the journal, not the audit log, is the record the
-/// pipeline relies on.
+use wemixvisor_core::audit::{self, AuditEntry};
+
+/// Records `upgrade.<event>` with `name` as the target and the other fields
+/// as parameters. Failures are logged, never fatal: the journal, not the
+/// audit log, is the record the pipeline relies on.
 pub fn record(path: &Path, event: &str, fields: &[(&str, &str)]) {
-    let mut line = format!(
-        "{} upgrade {event}",
-        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-    );
+    let mut entry = AuditEntry::now("supervisor", format!("upgrade.{event}"));
     for (k, v) in fields {
-        if v.chars().any(|c| c.is_whitespace() || c == '"' || c == '=') || v.is_empty() {
-            let escaped = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            line.push_str(&format!(" {k}=\"{escaped}\""));
+        if *k == "name" {
+            entry = entry.target(*v);
         } else {
-            line.push_str(&format!(" {k}={v}"));
+            entry = entry.param(k, *v);
         }
     }
-    line.push('\n');
-    let result = (|| {
-        if let Some(dir) = path.parent() {
-            wemixvisor_core::atomic::create_dir_private(dir).map_err(std::io::Error::other)?;
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)?;
-        f.write_all(line.as_bytes())?;
-        f.sync_data()
-    })();
-    if let Err(e) = result {
-        tracing::warn!(path = %path.display(), error = %e, "cannot write the audit log");
+    if matches!(event, "failed" | "interrupted" | "aborted") {
+        let why = fields
+            .iter()
+            .find(|(k, _)| matches!(*k, "reason" | "error" | "step"))
+            .map(|(_, v)| *v)
+            .unwrap_or(event);
+        entry.result = format!("error: {why}");
     }
+    audit::record(path, &entry);
 }
 
 #[cfg(test)]
@@ -46,19 +33,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn appends_quoted_lines() {
+    fn records_json_lines_with_the_name_as_target() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("state/audit.log");
         record(&p, "queued", &[("name", "v2"), ("reason", "a \"b\"\nc")]);
-        record(&p, "done", &[("name", "v2")]);
-        let s = std::fs::read_to_string(&p).unwrap();
-        let lines: Vec<_> = s.lines().collect();
-        assert_eq!(lines.len(), 2);
-        assert!(
-            lines[0].ends_with(r#"upgrade queued name=v2 reason="a \"b\"\nc""#),
-            "{}",
-            lines[0]
-        );
-        assert!(lines[1].ends_with("upgrade done name=v2"));
+        record(&p, "failed", &[("name", "v2"), ("reason", "boom")]);
+        let r = audit::read(&p, None).unwrap();
+        assert_eq!(r.entries.len(), 2);
+        assert_eq!(r.entries[0].action, "upgrade.queued");
+        assert_eq!(r.entries[0].target, "v2");
+        assert_eq!(r.entries[0].actor, "supervisor");
+        assert_eq!(r.entries[0].parameters["reason"], "a \"b\"\nc");
+        assert_eq!(r.entries[1].result, "error: boom");
     }
 }

@@ -202,7 +202,11 @@ async fn batch_of_three_in_order_head_jumps_one_node_at_a_time() {
     assert_eq!(j.history.len(), 3);
     assert!(j.history.iter().all(|h| h.outcome == Outcome::Done));
     let audit = std::fs::read_to_string(fx.home.audit_log_file()).unwrap();
-    assert_eq!(audit.matches("upgrade done").count(), 3, "{audit}");
+    assert_eq!(
+        audit.matches(r#""action":"upgrade.done""#).count(),
+        3,
+        "{audit}"
+    );
     // a rejected batch changes nothing
     let e = m
         .offer_batch(vec![plan("v5", 50), plan("v6", 40)], Some(5))
@@ -465,7 +469,9 @@ async fn new_binary_that_exits_at_once_is_rolled_back_with_its_data() {
     assert_eq!(j.last().unwrap().outcome, Outcome::RolledBack);
     let audit = std::fs::read_to_string(fx.home.audit_log_file()).unwrap();
     assert!(
-        audit.contains("upgrade rolled-back name=v2 to=genesis manual=false"),
+        audit.contains(
+            r#""action":"upgrade.rolled-back","target":"v2","parameters":{"manual":"false""#
+        ) && audit.contains(r#""to":"genesis"}"#),
         "{audit}"
     );
     // not tried again
@@ -932,7 +938,7 @@ async fn manual_rollback_offline_restores_the_snapshot() {
     assert_eq!(offline_spec.args, vec!["--rpc".to_string()]);
     assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "rolled back");
     let audit = std::fs::read_to_string(fx.home.audit_log_file()).unwrap();
-    assert!(audit.contains("manual=true"), "{audit}");
+    assert!(audit.contains(r#""manual":"true""#), "{audit}");
     // nothing left to roll back
     let e = m
         .rollback(&OfflineNode, &mut offline_spec, false, "x")

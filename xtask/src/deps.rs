@@ -13,6 +13,8 @@ use crate::{root, sh};
 
 /// The anvil build the tests are written against.
 pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";
+/// The property-based HTTP tester the API's contract test runs (PyPI).
+pub const SCHEMATHESIS_PACKAGE: &str = "schemathesis==4.32.5";
 /// The Solidity compiler (solc-js) for the contracts the tests deploy.
 pub const SOLC_PACKAGE: &str = "solc@0.8.37";
 
@@ -38,10 +40,70 @@ fn tool_works(path: &Path, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installs every end-to-end tool: anvil and solc (solcjs).
+/// Installs every end-to-end tool: anvil and solc (solcjs), and Debian's
+/// `prometheus` (the server the API test scrapes with, and promtool).
 pub fn install() -> Result<()> {
     install_anvil()?;
     install_solc()?;
+    apt_install("prometheus", "prometheus")?;
+    install_schemathesis()?;
+    Ok(())
+}
+
+/// Installs schemathesis into the shared venv `.cache/venv`; returns the
+/// path of its command.
+pub fn install_schemathesis() -> Result<PathBuf> {
+    let venv = root().join(".cache").join("venv");
+    let bin = venv.join("bin");
+    let st = bin.join("schemathesis");
+    if tool_works(&st, "--version") {
+        eprintln!(
+            "e2e-deps: schemathesis already installed at {}",
+            st.display()
+        );
+        return Ok(st);
+    }
+    if !bin.join("pip").exists() {
+        sh(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+            .context("cannot create the Python venv (Debian: apt-get install python3-venv)")?;
+    }
+    sh(Command::new(bin.join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(SCHEMATHESIS_PACKAGE))?;
+    if !tool_works(&st, "--version") {
+        bail!("{} does not run", st.display());
+    }
+    eprintln!("e2e-deps: schemathesis installed at {}", st.display());
+    Ok(st)
+}
+
+/// Installs a Debian package unless `probe --version` already runs; needs
+/// root and apt-get, else says what to install.
+pub fn apt_install(package: &str, probe: &str) -> Result<()> {
+    if tool_works(Path::new(probe), "--version") {
+        eprintln!("e2e-deps: {probe} already installed");
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root || !tool_works(Path::new("apt-get"), "--version") {
+        bail!("{probe} is missing: install the Debian package `{package}` (apt-get install {package})");
+    }
+    let install = || {
+        sh(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    if install().is_err() {
+        sh(Command::new("apt-get").args(["update", "-qq"]))?;
+        install()?;
+    }
+    if !tool_works(Path::new(probe), "--version") {
+        bail!("`{package}` is installed but {probe} does not run");
+    }
+    eprintln!("e2e-deps: {package} installed");
     Ok(())
 }
 

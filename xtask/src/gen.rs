@@ -1,6 +1,7 @@
 //! `cargo xtask gen [--check]`: the generated files that are checked in —
-//! shell completions (`contrib/completions/`), man pages (`contrib/man/`)
-//! and the systemd unit (`deploy/systemd/wemixvisor.service`) — written by
+//! shell completions (`contrib/completions/`), man pages (`contrib/man/`),
+//! the systemd unit (`deploy/systemd/wemixvisor.service`) and the API's
+//! OpenAPI document (`docs/openapi.json`) — written by
 //! the CLI's hidden `__generate` command. `--check` regenerates into a temp
 //! dir and fails when the checked-in copies differ.
 
@@ -23,6 +24,10 @@ fn outputs(generated: &Path) -> Vec<(PathBuf, PathBuf)> {
         (
             generated.join("systemd/wemixvisor.service"),
             root.join("deploy/systemd/wemixvisor.service"),
+        ),
+        (
+            generated.join("openapi.json"),
+            root.join("docs/openapi.json"),
         ),
     ]
 }

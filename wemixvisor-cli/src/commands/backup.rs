@@ -76,12 +76,21 @@ pub fn run(home: &Home, opts: BackupOptions, cmd: BackupCmd) -> anyhow::Result<E
                 let body = serde_json::json!({ "name": name });
                 println!(
                     "{}",
-                    crate::api::command(home, "/api/v1/backups", Some(body))?
+                    crate::client::command(home, "/api/v1/backups", Some(body))?
                 );
                 return Ok(ExitCode::SUCCESS);
             }
             wemixvisor_supervisor::ControlPath::Online { .. } => {}
             wemixvisor_supervisor::ControlPath::Offline(lock) => _lock = Some(lock),
+        }
+    }
+    // A running supervisor owns the data directory: it restores (once its
+    // node is stopped), not this process.
+    if let BackupCmd::Restore { id } = &cmd {
+        if wemixvisor_supervisor::running_supervisor(home).is_some() {
+            let path = format!("/api/v1/backups/{id}/restore");
+            println!("{}", crate::client::command(home, &path, None)?);
+            return Ok(ExitCode::SUCCESS);
         }
     }
     match execute(home, opts, cmd) {

@@ -150,7 +150,7 @@ fn tell_running_supervisor(
     if outcome.changes.is_empty() || wemixvisor_supervisor::running_supervisor(home).is_none() {
         return Ok(());
     }
-    let msg = crate::api::command(home, "/api/v1/config/reload", None)?;
+    let msg = crate::client::command(home, "/api/v1/config/reload", None)?;
     emit(&format!("running supervisor: {msg}\n"))?;
     Ok(())
 }

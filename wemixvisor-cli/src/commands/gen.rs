@@ -67,7 +67,8 @@ pub fn init_systemd(
     Ok(code)
 }
 
-/// Writes `completions/`, `man/` and `systemd/wemixvisor.service` under `dir`.
+/// Writes `completions/`, `man/`, `systemd/wemixvisor.service` and
+/// `openapi.json` (the API's contract) under `dir`.
 pub fn generate(dir: &Path) -> anyhow::Result<ExitCode> {
     let completions = dir.join("completions");
     let man = dir.join("man");
@@ -90,5 +91,8 @@ pub fn generate(dir: &Path) -> anyhow::Result<ExitCode> {
     let unit = systemd.join("wemixvisor.service");
     std::fs::write(&unit, default_systemd_unit())
         .with_context(|| format!("cannot write '{}'", unit.display()))?;
+    let openapi = dir.join("openapi.json");
+    std::fs::write(&openapi, wemixvisor_api::openapi::render())
+        .with_context(|| format!("cannot write '{}'", openapi.display()))?;
     Ok(ExitCode::SUCCESS)
 }

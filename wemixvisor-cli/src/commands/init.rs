@@ -93,12 +93,27 @@ pub fn run(
         )?;
     }
 
+    // The API's TCP token: kept across `init --force` while it is readable,
+    // so scrapers and clients keep working.
+    let token_file = home.api_token_file();
+    if wemixvisor_api::token::read(&token_file).is_err() {
+        wemixvisor_api::token::generate(&token_file)?;
+    }
+    let relative = token_file
+        .strip_prefix(home.root())
+        .unwrap_or(&token_file)
+        .display()
+        .to_string();
+    wemixvisor_config::set_key(home, "api.token_file", &relative)
+        .context("cannot record the API token file in the configuration")?;
+
     println!(
-        "initialised {} home at '{}'\n  genesis binary: {}\n  current -> genesis\n  config: {}\nnext: wemixvisor --home '{}' run",
+        "initialised {} home at '{}'\n  genesis binary: {}\n  current -> genesis\n  config: {}\n  API token: {}\nnext: wemixvisor --home '{}' run",
         net.as_str(),
         home.root().display(),
         target.display(),
         home.config_file().display(),
+        token_file.display(),
         home.root().display()
     );
     Ok(ExitCode::SUCCESS)

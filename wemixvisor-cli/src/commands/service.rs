@@ -11,7 +11,7 @@ use process_wrap::std::{ProcessSession, StdCommandWrap};
 use wemixvisor_core::lock::pid_alive;
 use wemixvisor_core::{Home, StatusReport};
 
-use crate::api;
+use crate::client;
 use crate::exit::bad_input;
 use wemixvisor_supervisor::load_status_file;
 
@@ -41,7 +41,7 @@ fn tail_lines(path: &Path, n: usize) -> Vec<String> {
 }
 
 fn fetch_status(home: &Home) -> anyhow::Result<Option<StatusReport>> {
-    api::fetch_status(home)
+    client::fetch_status(home)
 }
 
 /// `start`: launches the supervisor in the background and returns once the
@@ -181,18 +181,12 @@ pub fn stop(home: &Home, timeout: Duration, force: bool) -> anyhow::Result<ExitC
         return Ok(ExitCode::SUCCESS);
     };
     let body = serde_json::json!({ "force": force });
-    match api::request_blocking(&home.socket_file(), "POST", "/api/v1/stop", Some(&body))? {
-        Some((200, text)) => {
-            let msg = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(String::from))
-                .unwrap_or_default();
+    match client::request(home, "POST", "/api/v1/stop", Some(&body))? {
+        Some(v) => {
+            let msg = v["message"].as_str().unwrap_or_default();
             if msg != "stopped" && !msg.is_empty() {
                 println!("{msg}");
             }
-        }
-        Some(_) => {
-            api::command(home, "/api/v1/stop", Some(body))?;
         }
         None => {
             // No API: fall back to the signal a service manager would send.
@@ -230,7 +224,7 @@ pub fn restart(home: &Home, force: bool) -> anyhow::Result<ExitCode> {
     if daemon_pid(home).is_none() {
         return Err(not_running(home));
     }
-    let msg = api::command(
+    let msg = client::command(
         home,
         "/api/v1/restart",
         Some(serde_json::json!({ "force": force })),
@@ -244,7 +238,7 @@ pub fn reload(home: &Home) -> anyhow::Result<ExitCode> {
     if daemon_pid(home).is_none() {
         return Err(not_running(home));
     }
-    println!("{}", api::command(home, "/api/v1/config/reload", None)?);
+    println!("{}", client::command(home, "/api/v1/config/reload", None)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -392,14 +386,76 @@ pub fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
         }
         println!("            fix: {}", b.fix);
     }
+    if let Some(f) = r.governance.as_ref().and_then(|g| g.get("forks")) {
+        print_forks(f, r.chain.block_period_secs);
+    }
+    if !r.alerts.is_empty() {
+        println!("alerts      {} firing", r.alerts.len());
+        for a in &r.alerts {
+            println!(
+                "  {:<9} {} ({}, since {})",
+                a.severity, a.name, a.summary, a.since
+            );
+        }
+    }
     if !r.node.argv.is_empty() {
         println!("argv        {}", r.node.argv.join(" "));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// About how long `blocks` take at `period` seconds a block.
+fn eta(blocks: u64, period: Option<f64>) -> Option<String> {
+    let p = period.filter(|p| p.is_finite() && *p > 0.0)?;
+    let secs = (blocks as f64 * p).round();
+    if !secs.is_finite() || secs > 1e10 {
+        return None;
+    }
+    Some(humantime::format_duration(Duration::from_secs(secs as u64)).to_string())
+}
+
+/// The governance monitor's fork report (shape in docs/governance.md):
+/// every fork height, and the next one with its distance and ETA.
+fn print_forks(forks: &serde_json::Value, period: Option<f64>) {
+    let list: Vec<String> = forks["forks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| Some(format!("{} {}", f["name"].as_str()?, f["height"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let next = &forks["next"];
+    match (next["height"].as_u64(), next["blocks_to_go"].as_u64()) {
+        (Some(h), Some(to_go)) => {
+            let names: Vec<&str> = next["names"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+                .unwrap_or_default();
+            println!(
+                "forks       next {} at height {h}, {to_go} blocks to go{}",
+                names.join("+"),
+                eta(to_go, period)
+                    .map(|e| format!(", about {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        _ => println!("forks       none ahead"),
+    }
+    if !list.is_empty() {
+        println!("  heights   {}", list.join(", "));
+    }
+}
+
 /// `logs [--lines N] [--follow]`: the node log's tail, following rotations.
 pub fn logs(home: &Home, lines: usize, follow: bool) -> anyhow::Result<ExitCode> {
+    if daemon_pid(home).is_some() {
+        let path = format!("/api/v1/logs?lines={lines}&follow={follow}");
+        let stdout = std::io::stdout();
+        if client::stream_to(home, &path, &mut stdout.lock())? {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let path = home.node_log_file();
     if !path.exists() && !follow {
         return Err(anyhow!(

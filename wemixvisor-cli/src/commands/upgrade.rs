@@ -432,7 +432,7 @@ fn add(
             };
             match &path {
                 ControlPath::Online { .. } => {
-                    let msg = crate::api::command(home, "/api/v1/upgrades", Some(plan_json(&plan)))?;
+                    let msg = crate::client::command(home, "/api/v1/upgrades", Some(plan_json(&plan)))?;
                     println!("{msg}");
                 }
                 ControlPath::Offline(_) => {
@@ -488,7 +488,7 @@ fn plan(home: &Home, config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
         let body = serde_json::Value::Array(plans.iter().map(plan_json).collect());
         println!(
             "{}",
-            crate::api::command(home, "/api/v1/upgrades", Some(body))?
+            crate::client::command(home, "/api/v1/upgrades", Some(body))?
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -660,7 +660,7 @@ fn cancel(home: &Home, config: &Config, name: &str) -> anyhow::Result<ExitCode> 
     let _lock = match control_path(home)? {
         ControlPath::Online { .. } => {
             let path = format!("/api/v1/upgrades/{name}/cancel");
-            println!("{}", crate::api::command(home, &path, None)?);
+            println!("{}", crate::client::command(home, &path, None)?);
             return Ok(ExitCode::SUCCESS);
         }
         ControlPath::Offline(lock) => lock,
@@ -696,7 +696,7 @@ fn rollback(
             let body = json!({ "restore_data": restore_data, "force": force });
             println!(
                 "{}",
-                crate::api::command(home, "/api/v1/upgrades/rollback", Some(body))?
+                crate::client::command(home, "/api/v1/upgrades/rollback", Some(body))?
             );
             return Ok(ExitCode::SUCCESS);
         }
