@@ -291,3 +291,17 @@ async fn a_dead_sink_never_slows_the_others_or_the_events() {
         .unwrap();
     assert!(dropped > 0, "the dead sink's full queue drops: {text}");
 }
+
+#[tokio::test]
+async fn flush_delivers_what_was_published_just_before_the_end() {
+    let (sink, mut rx) = TestSink::new(1, false);
+    let (etx, _stx, erx, srx) = channels();
+    let h = AlertEngine::new(AlertSettings::default(), vec![sink]).spawn(erx, srx);
+    etx.send(EventRecord::now(1, gave_up())).unwrap();
+    // no yield in between: the engine has not seen the event yet
+    h.flush(Duration::from_secs(10)).await;
+    let n = rx
+        .try_recv()
+        .expect("delivered by the time flush returns (after one retry)");
+    assert_eq!(n.alert.rule, "node_gave_up");
+}

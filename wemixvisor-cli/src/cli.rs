@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::commands::alerts::AlertsCmd;
 use crate::commands::backup::BackupCmd;
 use crate::commands::config::ConfigCmd;
 use crate::commands::governance::GovernanceCmd;
@@ -144,6 +145,9 @@ pub enum Command {
     /// On-chain governance (GovNCP proposals) and consensus monitoring.
     #[command(subcommand)]
     Governance(GovernanceCmd),
+    /// Alerts: send a test alert to every configured sink.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
     /// Print version information.
     Version {
         /// As JSON.

@@ -183,8 +183,11 @@ async fn supervise(
         }
     });
     spawn_sd_notify(&handle);
+    let metrics = wemixvisor_api::Metrics::new();
+    let alerts = crate::commands::alerts::spawn(&home, &config, &handle, &metrics)?;
     let _api = api::serve(&home.socket_file(), handle)?;
     let code = sup.run().await?;
+    alerts.flush(crate::commands::alerts::FLUSH_AT_EXIT).await;
     let _ = std::fs::remove_file(home.socket_file());
     Ok(code)
 }

@@ -2,7 +2,8 @@
 //!
 //! Everything lands in `.cache/e2e/` under the workspace root, and each tool
 //! is linked at `.cache/e2e/bin/<tool>`, which is where the tests look.
-//! Installing twice is a no-op.
+//! Installing twice is a no-op. npm packages go into the cache; Debian
+//! packages (Alertmanager) are installed with apt-get and linked there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,11 +39,49 @@ fn tool_works(path: &Path, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installs every end-to-end tool: anvil and solc (solcjs).
+/// Installs every end-to-end tool: anvil, solc (solcjs) and Alertmanager.
 pub fn install() -> Result<()> {
     install_anvil()?;
     install_solc()?;
+    install_alertmanager()?;
     Ok(())
+}
+
+/// Installs a Debian package with apt-get (as root), running
+/// `apt-get update` once if the first try fails.
+pub fn apt_install(package: &str) -> Result<()> {
+    let install = || {
+        sh(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    if install().is_ok() {
+        return Ok(());
+    }
+    sh(Command::new("apt-get").args(["update", "-qq"]))?;
+    install().with_context(|| format!("cannot install the Debian package `{package}`"))
+}
+
+/// Installs Alertmanager (Debian `prometheus-alertmanager`) and links it at
+/// `.cache/e2e/bin/alertmanager`; returns that path.
+pub fn install_alertmanager() -> Result<PathBuf> {
+    let bin = cache_dir().join("bin");
+    let system = Path::new("/usr/bin/prometheus-alertmanager");
+    if !tool_works(system, "--version") {
+        if Command::new("apt-get").arg("--version").output().is_err() {
+            bail!(
+                "Alertmanager is needed: install it (Debian: prometheus-alertmanager) and link it at {}",
+                bin.join("alertmanager").display()
+            );
+        }
+        apt_install("prometheus-alertmanager")?;
+    }
+    let am = link(&bin, "alertmanager", system)?;
+    if !tool_works(&am, "--version") {
+        bail!("{} does not run", am.display());
+    }
+    eprintln!("e2e-deps: alertmanager installed at {}", am.display());
+    Ok(am)
 }
 
 fn npm_install(cache: &Path, package: &str) -> Result<()> {

@@ -1,9 +1,10 @@
 //! The engine task and the per-sink delivery tasks.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use wemixvisor_core::StatusReport;
 use wemixvisor_supervisor::EventRecord;
@@ -30,13 +31,37 @@ pub struct AlertEngine {
     metrics: Option<Metrics>,
 }
 
-/// The running engine: the alerts firing now.
+/// The running engine: the alerts firing now, and a flush for the end.
 #[derive(Clone, Debug)]
 pub struct AlertsHandle {
     active: watch::Receiver<Vec<Alert>>,
+    flush: mpsc::Sender<oneshot::Sender<()>>,
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl AlertsHandle {
+    /// Judges the events already published and waits, at most `limit`,
+    /// until every sink has had its go at the alerts queued so far. For
+    /// the supervisor's last moments: the alert that the node gave up is
+    /// published just before the process ends.
+    pub async fn flush(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let (tx, rx) = oneshot::channel();
+        if self.flush.send(tx).await.is_err() {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, rx).await.is_err() {
+            return;
+        }
+        while self.in_flight.load(Ordering::Acquire) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("alerts still being delivered at exit were dropped");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The alerts firing now, most severe first.
     pub fn active(&self) -> Vec<Alert> {
         self.active.borrow().clone()
@@ -78,11 +103,16 @@ impl AlertEngine {
         mut status: watch::Receiver<StatusReport>,
     ) -> AlertsHandle {
         let (active_tx, active_rx) = watch::channel(Vec::new());
-        let queues: Vec<mpsc::Sender<Notification>> = self
-            .sinks
-            .iter()
-            .map(|s| spawn_delivery(s.clone(), self.metrics.clone()))
-            .collect();
+        let (flush_tx, mut flush_rx) = mpsc::channel::<oneshot::Sender<()>>(4);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let queues = Queues {
+            senders: self
+                .sinks
+                .iter()
+                .map(|s| spawn_delivery(s.clone(), self.metrics.clone(), in_flight.clone()))
+                .collect(),
+            in_flight: in_flight.clone(),
+        };
         let metrics = self.metrics.clone();
         let mut rules = RuleState::new(self.settings.clone());
         let every = tick_for(self.settings.repeat_interval);
@@ -96,7 +126,7 @@ impl AlertEngine {
             let first = status.borrow_and_update().clone();
             let mut notes = rules.on_status(&first, Instant::now());
             loop {
-                dispatch(&queues, &notes, metrics.as_ref());
+                queues.dispatch(&notes, metrics.as_ref());
                 let firing = rules.active();
                 if let Some(m) = &metrics {
                     m.set_alerts_firing(firing.len());
@@ -134,6 +164,15 @@ impl AlertEngine {
                             Vec::new()
                         }
                     },
+                    Some(reply) = flush_rx.recv() => {
+                        let mut n = Vec::new();
+                        while let Ok(rec) = events.try_recv() {
+                            n.extend(rules.on_event(&rec.event, Instant::now()));
+                        }
+                        queues.dispatch(&n, metrics.as_ref());
+                        let _ = reply.send(());
+                        Vec::new()
+                    }
                     _ = tick.tick() => {
                         let now = Instant::now();
                         let mut n = rules.due(now);
@@ -146,43 +185,57 @@ impl AlertEngine {
                 };
             }
         });
-        AlertsHandle { active: active_rx }
+        AlertsHandle {
+            active: active_rx,
+            flush: flush_tx,
+            in_flight,
+        }
     }
 }
 
-/// Hands notifications to each sink's queue without waiting.
-fn dispatch(
-    queues: &[mpsc::Sender<Notification>],
-    notes: &[Notification],
-    metrics: Option<&Metrics>,
-) {
-    for n in notes {
-        if n.kind != super::NotificationKind::Refresh {
-            tracing::info!(rule = %n.alert.rule, kind = ?n.kind, "alert: {}", n.message);
-        }
-        for q in queues {
-            if q.try_send(n.clone()).is_err() {
-                if let Some(m) = metrics {
-                    m.alert_dropped();
+/// The sinks' queues and the count of notifications not yet handled.
+struct Queues {
+    senders: Vec<mpsc::Sender<Notification>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Queues {
+    /// Hands notifications to each sink's queue without waiting.
+    fn dispatch(&self, notes: &[Notification], metrics: Option<&Metrics>) {
+        for n in notes {
+            if n.kind != super::NotificationKind::Refresh {
+                tracing::info!(rule = %n.alert.rule, kind = ?n.kind, "alert: {}", n.message);
+            }
+            for q in &self.senders {
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
+                if q.try_send(n.clone()).is_err() {
+                    self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    if let Some(m) = metrics {
+                        m.alert_dropped();
+                    }
+                    tracing::warn!(rule = %n.alert.rule, "an alert sink is behind; alert dropped");
                 }
-                tracing::warn!(rule = %n.alert.rule, "an alert sink is behind; alert dropped");
             }
         }
     }
 }
 
 /// One sink's task: delivers in order, retrying with backoff.
-fn spawn_delivery(sink: Arc<dyn Sink>, metrics: Option<Metrics>) -> mpsc::Sender<Notification> {
+fn spawn_delivery(
+    sink: Arc<dyn Sink>,
+    metrics: Option<Metrics>,
+    in_flight: Arc<AtomicUsize>,
+) -> mpsc::Sender<Notification> {
     let (tx, mut rx) = mpsc::channel::<Notification>(QUEUE);
     tokio::spawn(async move {
         while let Some(n) = rx.recv().await {
-            if !sink.accepts(n.kind) {
-                continue;
+            if sink.accepts(n.kind) {
+                let ok = deliver(sink.as_ref(), &n).await.is_ok();
+                if let Some(m) = &metrics {
+                    m.alert_sent(sink.kind(), ok);
+                }
             }
-            let ok = deliver(sink.as_ref(), &n).await.is_ok();
-            if let Some(m) = &metrics {
-                m.alert_sent(sink.kind(), ok);
-            }
+            in_flight.fetch_sub(1, Ordering::AcqRel);
         }
     });
     tx

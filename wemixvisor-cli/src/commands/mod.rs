@@ -1,5 +1,6 @@
 //! One module per command; each prints and maps errors, the crates decide.
 
+pub mod alerts;
 pub mod backup;
 pub mod config;
 pub mod gen;
@@ -74,6 +75,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Governance(cmd) => {
             let config = context::load_config(&home, &flags)?;
             governance::run(&home, &config.node.rpc_url, cmd)
+        }
+        Command::Alerts(cmd) => {
+            let config = context::load_config(&home, &flags)?;
+            alerts::run(&home, &config, cmd)
         }
         Command::Version { json } => version::run(json),
         Command::Completions { shell } => {
