@@ -305,3 +305,27 @@ async fn flush_delivers_what_was_published_just_before_the_end() {
         .expect("delivered by the time flush returns (after one retry)");
     assert_eq!(n.alert.rule, "node_gave_up");
 }
+
+#[test]
+fn docs_list_every_rule_with_its_severity_and_repeat() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/alerts.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    for r in wemixvisor_api::alerts::RULES {
+        let repeat = match (r.kind, r.repeats) {
+            (wemixvisor_api::alerts::RuleKind::Notice, _) => "once (notice)",
+            (_, true) => "every `repeat_interval`",
+            (_, false) => "never",
+        };
+        let row = format!("| `{}` | {} |", r.name, r.severity.as_str());
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&row))
+            .unwrap_or_else(|| panic!("docs/alerts.md has no row for {}", r.name));
+        assert!(line.contains(repeat), "{}: {line}", r.name);
+        assert!(
+            line.contains(r.doc),
+            "{}: the docs say something else",
+            r.name
+        );
+    }
+}
