@@ -119,6 +119,11 @@ async fn webhook_slack_and_alertmanager_receive_firing_and_resolved() {
     assert_eq!(am[0]["labels"]["severity"], "critical");
     assert!(am[0]["endsAt"].as_str().unwrap() > am[0]["startsAt"].as_str().unwrap());
     assert_eq!(handle.active().len(), 1);
+    let text = metrics.render(&StatusReport::default());
+    assert!(
+        text.contains("wemixvisor_alert_firing{rule=\"node_gave_up\",severity=\"critical\"} 1"),
+        "{text}"
+    );
 
     etx.send(EventRecord::now(2, started())).unwrap();
     let got = wait_for(&seen, 6).await;

@@ -126,10 +126,9 @@ impl AlertEngine {
             let first = status.borrow_and_update().clone();
             let mut notes = rules.on_status(&first, Instant::now());
             loop {
-                queues.dispatch(&notes, metrics.as_ref());
                 let firing = rules.active();
                 if let Some(m) = &metrics {
-                    m.set_alerts_firing(firing.len());
+                    m.set_active_alerts(&firing);
                 }
                 active_tx.send_if_modified(|cur| {
                     if *cur == firing {
@@ -139,6 +138,9 @@ impl AlertEngine {
                         true
                     }
                 });
+                // after the firing list, so that whoever got a notification
+                // also sees it in the active alerts
+                queues.dispatch(&notes, metrics.as_ref());
                 if !events_open && !status_open {
                     return;
                 }
