@@ -332,7 +332,7 @@ _wemixvisor() {
 
     case "${cmd}" in
         wemixvisor)
-            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance alerts version completions upgrade __generate help"
+            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance version completions upgrade alerts __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,7 +1184,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help)
-            opts="init run start stop restart reload status logs daemon config backup governance alerts version completions upgrade __generate help"
+            opts="init run start stop restart reload status logs daemon config backup governance version completions upgrade alerts __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -145,9 +145,6 @@ pub enum Command {
     /// On-chain governance (GovNCP proposals) and consensus monitoring.
     #[command(subcommand)]
     Governance(GovernanceCmd),
-    /// Alerts: send a test alert to every configured sink.
-    #[command(subcommand)]
-    Alerts(AlertsCmd),
     /// Print version information.
     Version {
         /// As JSON.
@@ -162,6 +159,9 @@ pub enum Command {
     /// Upgrades: add, plan a batch, status, cancel, rollback.
     #[command(subcommand)]
     Upgrade(crate::commands::upgrade::UpgradeCmd),
+    /// Alerts: send a test alert to every configured sink.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
     /// Write completions, man pages and the systemd unit into a directory.
     #[command(hide = true, name = "__generate")]
     Generate {

@@ -129,7 +129,7 @@ fn prometheus() -> Result<()> {
         bail!("{} has no panels", dashboard.display());
     }
     if !found("promtool") && is_root() && found("apt-get") {
-        crate::deps::apt_install("prometheus")?;
+        crate::deps::apt_install("prometheus", "promtool")?;
     }
     if !found("promtool") {
         return missing("promtool", "Debian package `prometheus` not installed");

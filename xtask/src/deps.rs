@@ -39,49 +39,45 @@ fn tool_works(path: &Path, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installs every end-to-end tool: anvil, solc (solcjs) and Alertmanager.
+/// Installs every end-to-end tool: anvil and solc (solcjs), and Debian's
+/// `prometheus` (the server the API test scrapes with, and promtool) and
+/// `prometheus-alertmanager` (the receiver of the alerts test).
 pub fn install() -> Result<()> {
     install_anvil()?;
     install_solc()?;
+    apt_install("prometheus", "prometheus")?;
     install_alertmanager()?;
     Ok(())
 }
 
-/// Installs a Debian package with apt-get (as root), running
-/// `apt-get update` once if the first try fails.
-pub fn apt_install(package: &str) -> Result<()> {
+/// Installs a Debian package unless `probe --version` already runs; needs
+/// root and apt-get, else says what to install.
+pub fn apt_install(package: &str, probe: &str) -> Result<()> {
+    if tool_works(Path::new(probe), "--version") {
+        eprintln!("e2e-deps: {probe} already installed");
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root || !tool_works(Path::new("apt-get"), "--version") {
+        bail!("{probe} is missing: install the Debian package `{package}` (apt-get install {package})");
+    }
     let install = || {
         sh(Command::new("apt-get")
             .args(["install", "-y", "-qq", "--no-install-recommends", package])
             .env("DEBIAN_FRONTEND", "noninteractive"))
     };
-    if install().is_ok() {
-        return Ok(());
+    if install().is_err() {
+        sh(Command::new("apt-get").args(["update", "-qq"]))?;
+        install()?;
     }
-    sh(Command::new("apt-get").args(["update", "-qq"]))?;
-    install().with_context(|| format!("cannot install the Debian package `{package}`"))
-}
-
-/// Installs Alertmanager (Debian `prometheus-alertmanager`) and links it at
-/// `.cache/e2e/bin/alertmanager`; returns that path.
-pub fn install_alertmanager() -> Result<PathBuf> {
-    let bin = cache_dir().join("bin");
-    let system = Path::new("/usr/bin/prometheus-alertmanager");
-    if !tool_works(system, "--version") {
-        if Command::new("apt-get").arg("--version").output().is_err() {
-            bail!(
-                "Alertmanager is needed: install it (Debian: prometheus-alertmanager) and link it at {}",
-                bin.join("alertmanager").display()
-            );
-        }
-        apt_install("prometheus-alertmanager")?;
+    if !tool_works(Path::new(probe), "--version") {
+        bail!("`{package}` is installed but {probe} does not run");
     }
-    let am = link(&bin, "alertmanager", system)?;
-    if !tool_works(&am, "--version") {
-        bail!("{} does not run", am.display());
-    }
-    eprintln!("e2e-deps: alertmanager installed at {}", am.display());
-    Ok(am)
+    eprintln!("e2e-deps: {package} installed");
+    Ok(())
 }
 
 fn npm_install(cache: &Path, package: &str) -> Result<()> {
@@ -141,4 +137,20 @@ pub fn install_solc() -> Result<PathBuf> {
     }
     eprintln!("e2e-deps: solcjs installed at {}", solc.display());
     Ok(solc)
+}
+
+/// Installs Alertmanager (Debian `prometheus-alertmanager`) and links it at
+/// `.cache/e2e/bin/alertmanager`, where the tests look; returns that path.
+pub fn install_alertmanager() -> Result<PathBuf> {
+    apt_install("prometheus-alertmanager", "prometheus-alertmanager")?;
+    let am = link(
+        &cache_dir().join("bin"),
+        "alertmanager",
+        Path::new("/usr/bin/prometheus-alertmanager"),
+    )?;
+    if !tool_works(&am, "--version") {
+        bail!("{} does not run", am.display());
+    }
+    eprintln!("e2e-deps: alertmanager linked at {}", am.display());
+    Ok(am)
 }
