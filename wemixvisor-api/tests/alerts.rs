@@ -134,10 +134,21 @@ async fn webhook_slack_and_alertmanager_receive_firing_and_resolved() {
         .as_str()
         .is_some_and(|t| t.starts_with("[RESOLVED]"))));
     assert!(handle.active().is_empty());
-    let text = metrics.render(&StatusReport::default());
-    for sink in ["webhook", "slack", "alertmanager"] {
-        let line = format!("wemixvisor_alert_sends_total{{sink=\"{sink}\",result=\"ok\"}} 2");
-        assert!(text.contains(&line), "{line} missing in\n{text}");
+    // a send is counted once its answer is read, just after the receiver saw it
+    let lines: Vec<String> = ["webhook", "slack", "alertmanager"]
+        .iter()
+        .map(|sink| format!("wemixvisor_alert_sends_total{{sink=\"{sink}\",result=\"ok\"}} 2"))
+        .collect();
+    let mut text = String::new();
+    for _ in 0..500 {
+        text = metrics.render(&StatusReport::default());
+        if lines.iter().all(|l| text.contains(l)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for line in &lines {
+        assert!(text.contains(line), "{line} missing in\n{text}");
     }
 }
 
@@ -333,4 +344,44 @@ fn docs_list_every_rule_with_its_severity_and_repeat() {
             r.name
         );
     }
+}
+
+fn with_health(check: &str, ok: bool) -> StatusReport {
+    let mut st = StatusReport::default();
+    st.health.push(wemixvisor_core::HealthEntry {
+        name: check.into(),
+        ok,
+        detail: "seen".into(),
+        ..Default::default()
+    });
+    st
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_status_at_start_and_its_changes_are_judged() {
+    let (sink, mut rx) = TestSink::new(0, false);
+    let (etx, _) = broadcast::channel::<EventRecord>(8);
+    // already stalled before the engine starts
+    let (stx, srx) = watch::channel(with_health("head", false));
+    let h = AlertEngine::new(AlertSettings::default(), vec![sink]).spawn(etx.subscribe(), srx);
+    let n = rx.recv().await.unwrap();
+    assert_eq!(
+        (n.alert.rule.as_str(), n.kind),
+        ("head_stalled", NotificationKind::Firing)
+    );
+    stx.send(with_health("disk", false)).unwrap();
+    let n = rx.recv().await.unwrap();
+    assert_eq!(
+        (n.alert.rule.as_str(), n.kind),
+        ("disk_low", NotificationKind::Firing)
+    );
+    assert_eq!(h.active().len(), 2);
+    stx.send(with_health("head", true)).unwrap();
+    let n = rx.recv().await.unwrap();
+    assert_eq!(
+        (n.alert.rule.as_str(), n.kind),
+        ("head_stalled", NotificationKind::Resolved)
+    );
+    let active: Vec<String> = h.active().into_iter().map(|a| a.rule).collect();
+    assert_eq!(active, ["disk_low"]);
 }
