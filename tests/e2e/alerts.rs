@@ -98,6 +98,11 @@ fn alerts_test_reports_each_sink_and_fails_for_a_dead_one() {
         stdout.contains(&format!("FAILED  alertmanager http://127.0.0.1:{dead}/…")),
         "{stdout}"
     );
+    assert!(stdout.contains("Connection refused"), "{stdout}");
+    assert!(
+        !stdout.contains("/api/v2/alerts"),
+        "only scheme and host are shown: {stdout}"
+    );
     let bodies = seen.lock().expect("lock").clone();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let v: Value = serde_json::from_str(&bodies[0]).expect("json body");

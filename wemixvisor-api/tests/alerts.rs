@@ -385,3 +385,27 @@ async fn the_status_at_start_and_its_changes_are_judged() {
     let active: Vec<String> = h.active().into_iter().map(|a| a.rule).collect();
     assert_eq!(active, ["disk_low"]);
 }
+
+#[tokio::test]
+async fn a_failed_send_never_shows_the_secret_part_of_the_url() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let settings = AlertSettings {
+        sinks: vec![SinkConfig::Slack(format!(
+            "http://127.0.0.1:{port}/services/T0/B0/s3cr3t"
+        ))],
+        ..AlertSettings::default()
+    };
+    let sinks = build_sinks(&settings).unwrap();
+    let err = sinks[0]
+        .send(&Notification::test("h"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        !err.contains("s3cr3t") && !err.contains("services"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+}

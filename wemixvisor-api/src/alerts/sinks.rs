@@ -25,7 +25,8 @@ async fn post_json(client: &reqwest::Client, kind: &str, url: &str, body: &Value
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| fail(error_chain(&e)))?;
+        // the URL may be a secret (Slack's is): never in a message
+        .map_err(|e| fail(error_chain(&e.without_url())))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());

@@ -104,7 +104,11 @@ fn test(home: &Home, config: &Config) -> anyhow::Result<ExitCode> {
             Ok(()) => println!("ok      {} {}", sink.kind(), sink.target()),
             Err(e) => {
                 failed += 1;
-                println!("FAILED  {} {}: {e}", sink.kind(), sink.target());
+                let why = match e {
+                    wemixvisor_api::ApiError::Sink { message, .. } => message,
+                    other => other.to_string(),
+                };
+                println!("FAILED  {} {}: {why}", sink.kind(), sink.target());
             }
         }
     }
