@@ -120,6 +120,8 @@ struct Active {
 pub struct RuleState {
     settings: AlertSettings,
     active: BTreeMap<String, Active>,
+    /// Since when the node runs, as far as events and status tell.
+    running_since: Option<Instant>,
 }
 
 impl RuleState {
@@ -128,6 +130,7 @@ impl RuleState {
         RuleState {
             settings,
             active: BTreeMap::new(),
+            running_since: None,
         }
     }
 
@@ -208,8 +211,13 @@ impl RuleState {
                 requested: false,
                 description,
                 ..
-            } => push(self.fire("node_down", "node_down".into(), format!("the node exited: {description}"), now)),
+            } => {
+                self.running_since = None;
+                let summary = format!("the node exited: {description}");
+                push(self.fire("node_down", "node_down".into(), summary, now));
+            }
             Event::NodeExited { requested: true, .. } => {
+                self.running_since = None;
                 push(self.resolve("node_down", "the node was stopped on request".into()));
             }
             Event::NodeGaveUp {
@@ -223,6 +231,7 @@ impl RuleState {
                 now,
             )),
             Event::NodeStarted { pid, binary } => {
+                self.running_since = Some(now);
                 push(self.resolve("node_gave_up", format!("the node started again (pid {pid}, binary {binary})")));
             }
             Event::UpgradeScheduled { name, height, source } => push(self.fire(
@@ -316,18 +325,19 @@ impl RuleState {
     /// consensus and GovNCP).
     pub fn on_status(&mut self, st: &StatusReport, now: Instant) -> Vec<Notification> {
         let mut out = Vec::new();
-        if self.active.contains_key("node_down")
-            && st.node.state == "running"
-            && st
+        if st.node.state == "running" {
+            // The status is published on changes, not as the uptime grows:
+            // keep the start, and judge stability on the clock.
+            let claimed = st
                 .node
                 .uptime_secs
-                .is_some_and(|u| u >= NODE_STABLE.as_secs())
-        {
-            out.extend(self.resolve(
-                "node_down",
-                format!("the node has run for {} s again", NODE_STABLE.as_secs()),
-            ));
+                .and_then(|u| now.checked_sub(Duration::from_secs(u)))
+                .unwrap_or(now);
+            self.running_since = Some(self.running_since.map_or(claimed, |t| t.min(claimed)));
+        } else if !st.node.state.is_empty() {
+            self.running_since = None;
         }
+        out.extend(self.node_stable(now));
         for h in &st.health {
             if let Some(rule) = health_rule(&h.name) {
                 out.extend(self.health(rule, &h.name, h.ok, &h.detail, now));
@@ -472,10 +482,26 @@ impl RuleState {
         out
     }
 
-    /// Repeats of the conditions that still hold and whose rule repeats,
-    /// `repeat_interval` after they were last sent.
+    /// Resolves `node_down` once the node has run for [`NODE_STABLE`].
+    fn node_stable(&mut self, now: Instant) -> Option<Notification> {
+        let stable = self
+            .running_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= NODE_STABLE);
+        if !stable {
+            return None;
+        }
+        self.resolve(
+            "node_down",
+            format!("the node has run for {} s again", NODE_STABLE.as_secs()),
+        )
+    }
+
+    /// What time alone decides: `node_down` resolving once the node has run
+    /// long enough, and repeats of the conditions that still hold and whose
+    /// rule repeats, `repeat_interval` after they were last sent.
     pub fn due(&mut self, now: Instant) -> Vec<Notification> {
         let every = self.settings.repeat_interval;
+        let resolved = self.node_stable(now);
         let mut out = Vec::new();
         for a in self.active.values_mut() {
             let repeats = spec(&a.alert.rule).is_some_and(|s| s.repeats);
@@ -484,12 +510,14 @@ impl RuleState {
                 out.push(a.alert.clone());
             }
         }
-        out.into_iter()
+        let repeats: Vec<Notification> = out
+            .into_iter()
             .map(|a| {
                 let msg = a.summary.clone();
                 self.note(NotificationKind::Repeat, a, msg, false)
             })
-            .collect()
+            .collect();
+        resolved.into_iter().chain(repeats).collect()
     }
 
     /// Every firing alert again, for sinks that expire alerts on their own.

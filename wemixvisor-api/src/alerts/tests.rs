@@ -349,3 +349,24 @@ fn redact_keeps_scheme_and_host_only() {
     assert_eq!(redact_url("http://u:p@h:1/x"), "http://h:1/…");
     assert_eq!(redact_url("nope"), "(invalid url)");
 }
+
+#[test]
+fn node_down_resolves_on_the_clock_when_no_status_comes() {
+    let mut r = RuleState::new(settings());
+    let t = Instant::now();
+    apply(&mut r, &scenario("node_down").0, t);
+    r.on_event(
+        &Event::NodeStarted {
+            pid: 3,
+            binary: "genesis".into(),
+        },
+        t,
+    );
+    assert!(r.due(t + NODE_STABLE - Duration::from_secs(1)).is_empty());
+    let n = r.due(t + NODE_STABLE);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(
+        (n[0].alert.rule.as_str(), n[0].kind),
+        ("node_down", NotificationKind::Resolved)
+    );
+}
