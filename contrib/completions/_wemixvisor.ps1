@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version information')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Upgrades: add, plan a batch, status, cancel, rollback')
+            [CompletionResult]::new('alerts', 'alerts', [CompletionResultType]::ParameterValue, 'Alerts: send a test alert to every configured sink')
             [CompletionResult]::new('__generate', '__generate', [CompletionResultType]::ParameterValue, 'Write completions, man pages and the systemd unit into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -559,6 +560,39 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
         'wemixvisor;upgrade;help;help' {
             break
         }
+        'wemixvisor;alerts' {
+            [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a test alert to every sink in [alerts] and report each result (exit 1 if any fails)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wemixvisor;alerts;test' {
+            [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'wemixvisor;alerts;help' {
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a test alert to every sink in [alerts] and report each result (exit 1 if any fails)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wemixvisor;alerts;help;test' {
+            break
+        }
+        'wemixvisor;alerts;help;help' {
+            break
+        }
         'wemixvisor;__generate' {
             [CompletionResult]::new('--home', '--home', [CompletionResultType]::ParameterName, 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]')
@@ -586,6 +620,7 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version information')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Upgrades: add, plan a batch, status, cancel, rollback')
+            [CompletionResult]::new('alerts', 'alerts', [CompletionResultType]::ParameterValue, 'Alerts: send a test alert to every configured sink')
             [CompletionResult]::new('__generate', '__generate', [CompletionResultType]::ParameterValue, 'Write completions, man pages and the systemd unit into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -708,6 +743,13 @@ Register-ArgumentCompleter -Native -CommandName 'wemixvisor' -ScriptBlock {
             break
         }
         'wemixvisor;help;upgrade;rollback' {
+            break
+        }
+        'wemixvisor;help;alerts' {
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a test alert to every sink in [alerts] and report each result (exit 1 if any fails)')
+            break
+        }
+        'wemixvisor;help;alerts;test' {
             break
         }
         'wemixvisor;help;__generate' {

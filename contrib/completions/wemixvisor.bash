@@ -19,6 +19,9 @@ _wemixvisor() {
             wemixvisor,__generate)
                 cmd="wemixvisor__subcmd____generate"
                 ;;
+            wemixvisor,alerts)
+                cmd="wemixvisor__subcmd__alerts"
+                ;;
             wemixvisor,audit)
                 cmd="wemixvisor__subcmd__audit"
                 ;;
@@ -69,6 +72,18 @@ _wemixvisor() {
                 ;;
             wemixvisor,version)
                 cmd="wemixvisor__subcmd__version"
+                ;;
+            wemixvisor__subcmd__alerts,help)
+                cmd="wemixvisor__subcmd__alerts__subcmd__help"
+                ;;
+            wemixvisor__subcmd__alerts,test)
+                cmd="wemixvisor__subcmd__alerts__subcmd__test"
+                ;;
+            wemixvisor__subcmd__alerts__subcmd__help,help)
+                cmd="wemixvisor__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
+            wemixvisor__subcmd__alerts__subcmd__help,test)
+                cmd="wemixvisor__subcmd__alerts__subcmd__help__subcmd__test"
                 ;;
             wemixvisor__subcmd__backup,create)
                 cmd="wemixvisor__subcmd__backup__subcmd__create"
@@ -163,6 +178,9 @@ _wemixvisor() {
             wemixvisor__subcmd__help,__generate)
                 cmd="wemixvisor__subcmd__help__subcmd____generate"
                 ;;
+            wemixvisor__subcmd__help,alerts)
+                cmd="wemixvisor__subcmd__help__subcmd__alerts"
+                ;;
             wemixvisor__subcmd__help,audit)
                 cmd="wemixvisor__subcmd__help__subcmd__audit"
                 ;;
@@ -213,6 +231,9 @@ _wemixvisor() {
                 ;;
             wemixvisor__subcmd__help,version)
                 cmd="wemixvisor__subcmd__help__subcmd__version"
+                ;;
+            wemixvisor__subcmd__help__subcmd__alerts,test)
+                cmd="wemixvisor__subcmd__help__subcmd__alerts__subcmd__test"
                 ;;
             wemixvisor__subcmd__help__subcmd__backup,create)
                 cmd="wemixvisor__subcmd__help__subcmd__backup__subcmd__create"
@@ -317,7 +338,7 @@ _wemixvisor() {
 
     case "${cmd}" in
         wemixvisor)
-            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance audit version completions upgrade __generate help"
+            opts="-h -V --home --name --log-format --help --version init run start stop restart reload status logs daemon config backup governance audit version completions upgrade alerts __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -345,6 +366,100 @@ _wemixvisor() {
         wemixvisor__subcmd____generate)
             opts="-h -V --home --name --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__alerts)
+            opts="-h -V --home --name --log-format --help --version test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__alerts__subcmd__help)
+            opts="test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__alerts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__alerts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__alerts__subcmd__test)
+            opts="-h -V --home --name --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1105,7 +1220,7 @@ _wemixvisor() {
             return 0
             ;;
         wemixvisor__subcmd__help)
-            opts="init run start stop restart reload status logs daemon config backup governance audit version completions upgrade __generate help"
+            opts="init run start stop restart reload status logs daemon config backup governance audit version completions upgrade alerts __generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1121,6 +1236,34 @@ _wemixvisor() {
         wemixvisor__subcmd__help__subcmd____generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__help__subcmd__alerts)
+            opts="test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wemixvisor__subcmd__help__subcmd__alerts__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand version 'Print version information'
             cand completions 'Print a shell completion script'
             cand upgrade 'Upgrades: add, plan a batch, status, cancel, rollback'
+            cand alerts 'Alerts: send a test alert to every configured sink'
             cand __generate 'Write completions, man pages and the systemd unit into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -495,6 +496,34 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         }
         &'wemixvisor;upgrade;help;help'= {
         }
+        &'wemixvisor;alerts'= {
+            cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
+            cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
+            cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand test 'Send a test alert to every sink in [alerts] and report each result (exit 1 if any fails)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wemixvisor;alerts;test'= {
+            cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
+            cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
+            cand --log-format 'Supervisor log format [default: $WEMIXVISOR_LOG_FORMAT, config log.format, text]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'wemixvisor;alerts;help'= {
+            cand test 'Send a test alert to every sink in [alerts] and report each result (exit 1 if any fails)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wemixvisor;alerts;help;test'= {
+        }
+        &'wemixvisor;alerts;help;help'= {
+        }
         &'wemixvisor;__generate'= {
             cand --home 'Home directory [default: $WEMIX_HOME, $DAEMON_HOME, ~/.wemixvisor]'
             cand --name 'Node binary name [default: $DAEMON_NAME, config node.daemon_name, geth]'
@@ -521,6 +550,7 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
             cand version 'Print version information'
             cand completions 'Print a shell completion script'
             cand upgrade 'Upgrades: add, plan a batch, status, cancel, rollback'
+            cand alerts 'Alerts: send a test alert to every configured sink'
             cand __generate 'Write completions, man pages and the systemd unit into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -609,6 +639,11 @@ set edit:completion:arg-completer[wemixvisor] = {|@words|
         &'wemixvisor;help;upgrade;cancel'= {
         }
         &'wemixvisor;help;upgrade;rollback'= {
+        }
+        &'wemixvisor;help;alerts'= {
+            cand test 'Send a test alert to every sink in [alerts] and report each result (exit 1 if any fails)'
+        }
+        &'wemixvisor;help;alerts;test'= {
         }
         &'wemixvisor;help;__generate'= {
         }

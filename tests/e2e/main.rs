@@ -2,6 +2,7 @@
 //! processes (devnode, the geth simulator, and anvil), each test in its own
 //! temporary home with its own RPC port.
 
+mod alerts;
 mod anvil;
 mod api;
 mod governance;

@@ -2,7 +2,8 @@
 //!
 //! This crate owns the HTTP API (always on the 0600 Unix socket, on TCP
 //! only when enabled, with a bearer token), the Prometheus `/metrics`
-//! endpoint. All of it is fed by a
+//! endpoint, and alerts to webhooks, Slack and Alertmanager. All of it is
+//! fed by a
 //! [`wemixvisor_supervisor::SupervisorHandle`] and its event stream.
 //!
 //! # Theory of operation
@@ -15,10 +16,14 @@
 //!   a non-secret id of its bearer token.
 //! - [`Metrics`] keeps counters fed by the event stream and sets gauges
 //!   from the status report at each scrape.
+//! - [`alerts::AlertEngine`] judges the event stream and the status
+//!   against the alert rules on its own task and delivers through
+//!   [`alerts::Sink`]s, each with a bounded queue and retries.
 //! - [`client::UnixClient`] is the CLI's side of the socket.
 //! - [`openapi::ROUTES`] describes every route; [`openapi::document`] is
 //!   the OpenAPI document checked in as `docs/openapi.json`.
 
+pub mod alerts;
 pub mod client;
 pub mod error;
 pub mod logs;

@@ -99,6 +99,7 @@ struct Inner {
     alert_sends: Family<Labels, Counter>,
     alerts_dropped: Counter,
     alerts_firing: Gauge,
+    alert_firing: Family<Labels, Gauge>,
     events: Family<Labels, Counter>,
     build_info: Family<Labels, Gauge>,
 }
@@ -314,6 +315,11 @@ impl Metrics {
                 Counter::default()
             ),
             alerts_firing: reg!("alerts_firing", "Alerts currently firing", Gauge::default()),
+            alert_firing: reg!(
+                "alert_firing",
+                "Alerts of the rule currently firing (one per dedupe key)",
+                Family::default()
+            ),
             events: reg!("events", "Supervisor events by type", Family::default()),
             build_info: reg!(
                 "build_info",
@@ -343,6 +349,12 @@ impl Metrics {
         }
         for s in ["ok", "failed"] {
             let _ = inner.backups.get_or_create(&l(&[("result", s)]));
+        }
+        for r in crate::alerts::RULES {
+            inner
+                .alert_firing
+                .get_or_create(&l(&[("rule", r.name), ("severity", r.severity.as_str())]))
+                .set(0);
         }
         let inner = Inner {
             registry: Mutex::new(r),
@@ -382,6 +394,18 @@ impl Metrics {
     /// Sets how many alerts fire now.
     pub fn set_alerts_firing(&self, n: usize) {
         self.inner.alerts_firing.set(n as i64);
+    }
+
+    /// Sets the firing alerts, per rule.
+    pub fn set_active_alerts(&self, active: &[crate::alerts::Alert]) {
+        self.set_alerts_firing(active.len());
+        for r in crate::alerts::RULES {
+            let n = active.iter().filter(|a| a.rule == r.name).count();
+            self.inner
+                .alert_firing
+                .get_or_create(&l(&[("rule", r.name), ("severity", r.severity.as_str())]))
+                .set(n as i64);
+        }
     }
 
     /// Updates the counters from one event.

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::commands::alerts::AlertsCmd;
 use crate::commands::backup::BackupCmd;
 use crate::commands::config::ConfigCmd;
 use crate::commands::governance::GovernanceCmd;
@@ -169,6 +170,9 @@ pub enum Command {
     /// Upgrades: add, plan a batch, status, cancel, rollback.
     #[command(subcommand)]
     Upgrade(crate::commands::upgrade::UpgradeCmd),
+    /// Alerts: send a test alert to every configured sink.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
     /// Write completions, man pages and the systemd unit into a directory.
     #[command(hide = true, name = "__generate")]
     Generate {

@@ -191,6 +191,7 @@ async fn supervise(
     let audit = wemixvisor_supervisor::audit::spawn_audit(&handle, home.audit_log_file());
     let metrics = wemixvisor_api::Metrics::new();
     metrics.spawn_consumer(&handle);
+    let alerts = crate::commands::alerts::spawn(&home, &config, &handle, &metrics)?;
     let ctx = wemixvisor_api::ApiContext {
         handle: handle.clone(),
         home: home.clone(),
@@ -214,6 +215,7 @@ async fn supervise(
     };
     drop(handle);
     let code = sup.run().await;
+    alerts.flush(crate::commands::alerts::FLUSH_AT_EXIT).await;
     socket.shutdown().await;
     if let Some(g) = tcp {
         g.shutdown().await;

@@ -33,6 +33,8 @@ pub struct Config {
     pub governance: GovernanceSection,
     /// The HTTP API.
     pub api: ApiSection,
+    /// Alerts and where they are sent.
+    pub alerts: AlertsSection,
     /// wemixvisor's own logging.
     pub log: LogSection,
 }
@@ -195,6 +197,23 @@ pub struct ApiSection {
     pub metrics_public: bool,
 }
 
+/// `[alerts]`: alert rules' thresholds and the sinks alerts go to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertsSection {
+    /// Time between repeats of an alert that still fires.
+    pub repeat_interval: Duration,
+    /// An upgrade this many blocks away or closer is imminent.
+    pub upgrade_imminent_blocks: u64,
+    /// Time limit of one delivery attempt.
+    pub send_timeout: Duration,
+    /// Generic JSON webhooks.
+    pub webhook_urls: Vec<String>,
+    /// Slack incoming webhooks.
+    pub slack_webhook_urls: Vec<String>,
+    /// Alertmanager base URLs.
+    pub alertmanager_urls: Vec<String>,
+}
+
 /// `[log]`: wemixvisor's own logging.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogSection {
@@ -222,6 +241,7 @@ impl Default for Config {
             health: HealthSection::default(),
             governance: GovernanceSection::default(),
             api: ApiSection::default(),
+            alerts: AlertsSection::default(),
             log: LogSection::default(),
         }
     }
@@ -336,6 +356,19 @@ impl Default for ApiSection {
             bind: "127.0.0.1:9090".into(),
             token_file: None,
             metrics_public: false,
+        }
+    }
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        AlertsSection {
+            repeat_interval: Duration::from_secs(4 * 3600),
+            upgrade_imminent_blocks: 100,
+            send_timeout: Duration::from_secs(10),
+            webhook_urls: Vec::new(),
+            slack_webhook_urls: Vec::new(),
+            alertmanager_urls: Vec::new(),
         }
     }
 }

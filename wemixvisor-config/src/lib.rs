@@ -51,9 +51,9 @@ mod value;
 
 pub use argv::{build_argv, override_group, parse_args, ArgItem, BOOL_FLAGS, VALUE_FLAGS};
 pub use config::{
-    ApiSection, BackupSection, Config, DownloadSection, FlagOverrides, GovernanceSection,
-    HealthSection, LogSection, NodeSection, RestartSection, UpgradeSection, CURRENT_VERSION,
-    GOV_NCP_ADDRESS,
+    AlertsSection, ApiSection, BackupSection, Config, DownloadSection, FlagOverrides,
+    GovernanceSection, HealthSection, LogSection, NodeSection, RestartSection, UpgradeSection,
+    CURRENT_VERSION, GOV_NCP_ADDRESS,
 };
 pub use edit::{reset_key, reset_text, set_key, set_text, EditOutcome};
 pub use error::{ConfigError, Location, Problem, Severity};

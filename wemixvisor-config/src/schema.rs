@@ -123,6 +123,10 @@ pub static SECTIONS: &[SectionSpec] = &[
         doc: "The HTTP API and /metrics. Always served on state/wemixvisor.sock (0600).",
     },
     SectionSpec {
+        name: "alerts",
+        doc: "Alerts (docs/alerts.md): rules over the supervisor's events and health, sent to\nJSON webhooks, Slack incoming webhooks and Alertmanager. `wemixvisor alerts test`\nsends a test alert to every sink. Webhook URLs can be secrets: keep this file 0600.",
+    },
+    SectionSpec {
         name: "log",
         doc: "wemixvisor's own log lines (the node's output goes to chain-data/logs/).",
     },
@@ -252,6 +256,19 @@ pub static KEYS: &[KeySpec] = &[
         doc: "File holding the bearer token every TCP route but /healthz needs (absolute,\nor relative to the home; `init` creates one); \"\" = none (loopback only)."),
     key!(api.metrics_public, Kind::Bool, env: [], reload: false,
         doc: "Serve /metrics on TCP without the token."),
+    // [alerts]
+    key!(alerts.repeat_interval, Kind::Duration, env: [], reload: false,
+        doc: "Time between repeats of a warning or critical alert that still fires."),
+    key!(alerts.upgrade_imminent_blocks, Kind::U64, env: [], reload: false,
+        doc: "The next upgrade is reported as imminent this many blocks ahead (at least 1)."),
+    key!(alerts.send_timeout, Kind::Duration, env: [], reload: false,
+        doc: "Time limit of one delivery attempt to a sink (each alert is tried 5 times,\nwith backoff)."),
+    key!(alerts.webhook_urls, Kind::List, env: [], reload: false,
+        doc: "Generic JSON webhooks (http or https URLs) each alert is POSTed to."),
+    key!(alerts.slack_webhook_urls, Kind::List, env: [], reload: false,
+        doc: "Slack incoming webhook URLs (https://hooks.slack.com/services/...)."),
+    key!(alerts.alertmanager_urls, Kind::List, env: [], reload: false,
+        doc: "Alertmanager base URLs (such as \"http://127.0.0.1:9093\"); alerts go to\n/api/v2/alerts and are refreshed while they fire."),
     // [log]
     key!(log.level, Kind::Str, env: [], reload: true,
         doc: "Level of wemixvisor's logs: trace, debug, info, warn, error or off, or\ndirectives such as \"info,wemixvisor_node=debug\"."),

