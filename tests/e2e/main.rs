@@ -5,6 +5,7 @@
 mod anvil;
 mod governance;
 mod lifecycle;
+mod loop_faults;
 mod migration;
 mod pipeline;
 mod pipeline_faults;

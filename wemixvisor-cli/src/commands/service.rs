@@ -374,6 +374,9 @@ pub fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
         ),
         None => println!("upgrade     none pending"),
     }
+    if let Some(step) = &r.upgrade.step {
+        println!("  step      {step}");
+    }
     if !r.node.argv.is_empty() {
         println!("argv        {}", r.node.argv.join(" "));
     }
