@@ -5,6 +5,8 @@
 //! one; `current` is never touched; and a run with no fault installs the
 //! new copy complete.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use wemixvisor_core::{Home, OsFs};
