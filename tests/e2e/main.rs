@@ -7,6 +7,7 @@ mod anvil;
 mod api;
 mod governance;
 mod lifecycle;
+mod loop_faults;
 mod migration;
 mod pipeline;
 mod pipeline_faults;

@@ -196,7 +196,7 @@ fn downloads_are_verified_and_refusals_leave_nothing_and_the_old_node_running() 
     h.devnode_script(&v2, "v2.0.0", BP);
     let body = std::fs::read(&v2).unwrap();
     let sum = sha256_hex(&body);
-    let srv = FileServer::start(vec![("/geth-v2", body)]);
+    let srv = FileServer::start(vec![("/geth-v2", body)]).expect("file server");
     let port = h.port.to_string();
     let mut run = h.spawn_run(&["--http.port", &port]);
     let start = started(&h, &run, 2);

@@ -8,7 +8,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -94,13 +93,7 @@ pub fn anvil() -> Option<PathBuf> {
     None
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+pub use wemixvisor_testkit::net::{free_port, FileServer};
 
 /// One JSON-RPC call over HTTP; `Err` for connection failures and RPC errors.
 pub fn rpc(port: u16, method: &str, params: Value) -> Result<Value, String> {
@@ -154,15 +147,7 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
 
 /// Writes an executable `#!/bin/sh` script.
 pub fn write_script(path: &Path, body: &str) {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).expect("create script dir");
-    }
-    // Write beside and rename: executing a file another thread still holds
-    // open for writing fails with ETXTBSY.
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::rename(&tmp, path).expect("rename script");
+    wemixvisor_testkit::scripts::write_script(path, body).expect("write script");
 }
 
 /// A temporary home with a port for the node's RPC.
@@ -667,72 +652,4 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
-}
-
-/// A plain-HTTP file server on 127.0.0.1 (downloads to loopback are the
-/// only plain-HTTP ones wemixvisor allows): `GET /<name>` → the file, 404
-/// otherwise. Runs until the test process ends.
-pub struct FileServer {
-    /// Its port.
-    pub port: u16,
-    hits: Arc<Mutex<Vec<String>>>,
-}
-
-impl FileServer {
-    /// Serves `files` (path → body).
-    pub fn start(files: Vec<(&str, Vec<u8>)>) -> FileServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let files: Arc<Vec<(String, Vec<u8>)>> =
-            Arc::new(files.into_iter().map(|(p, b)| (p.to_string(), b)).collect());
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let seen = hits.clone();
-        std::thread::spawn(move || {
-            for mut s in listener.incoming().flatten() {
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&req);
-                let path = text
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .split('?')
-                    .next()
-                    .unwrap_or("/")
-                    .to_string();
-                if let Ok(mut h) = seen.lock() {
-                    h.push(path.clone());
-                }
-                let _ = match files.iter().find(|(p, _)| *p == path) {
-                    Some((_, body)) => write!(
-                        s,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .and_then(|_| s.write_all(body)),
-                    None => write!(
-                        s,
-                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    ),
-                };
-            }
-        });
-        FileServer { port, hits }
-    }
-
-    /// `http://127.0.0.1:<port><path>`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Paths requested so far.
-    pub fn hits(&self) -> Vec<String> {
-        self.hits.lock().map(|h| h.clone()).unwrap_or_default()
-    }
 }

@@ -53,6 +53,14 @@
 //!   when asked. Removing a parent never loses a child's data: shared files
 //!   are hard links, and an inode lives while any link does.
 //! - Mutating operations hold `backups/.lock`, so they never interleave.
+//! - **Not through `FileSystem`**: the copy works on open descriptors
+//!   (`copy_file_range`, reflink clones, `syncfs`, `renameat2`), which the
+//!   path-level [`wemixvisor_core::FileSystem`] seam cannot express, so this
+//!   crate uses the OS directly. Its interruptions (a cancelled create, a
+//!   crash before the manifest, a restore cut short) are tested against the
+//!   real file system in `tests/it/interrupt.rs` and `restore.rs`; injected
+//!   ENOSPC/EIO cover the binary store's install transaction, which does go
+//!   through the seam, not this copy.
 //!
 //! # Features
 //! - `test-utils`: exposes [`test_utils`] (a synthetic geth-shaped data

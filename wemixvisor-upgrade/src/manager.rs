@@ -437,7 +437,12 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         audit::record(&self.home.audit_log_file(), event, fields);
     }
 
-    /// Reads the queue again if another process changed it; `true` when it did.
+    /// Reads the queue again if its file changed; `true` when it did. The
+    /// writers are this manager's own background preparations (they record
+    /// their results under the queue lock) and, with no supervisor running,
+    /// offline commands. It is not a control path: while a supervisor runs,
+    /// CLI and API changes reach it through its handle, and offline
+    /// commands cannot run (they need the home lock it holds).
     pub fn refresh(&mut self) -> bool {
         if !self.queue.changed_on_disk() {
             return false;
@@ -665,8 +670,8 @@ impl<F: FileSystem + Clone + Send + Sync + 'static> UpgradeManager<F> {
         Ok(())
     }
 
-    /// The plan due at `head`, if any (the queue is re-read first when
-    /// another process changed it).
+    /// The plan due at `head`, if any (the queue is re-read first when a
+    /// background preparation recorded its result, see [`Self::refresh`]).
     pub fn due(&mut self, head: Option<u64>) -> Option<UpgradePlan> {
         self.refresh();
         // One upgrade at a time: none while one is in progress or verifying.

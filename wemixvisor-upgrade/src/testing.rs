@@ -478,32 +478,5 @@ impl NodeProcess for ScriptedNode {
 /// A geth stand-in (shell script):  `--help` lists `flags`; `<args> --version` fails like
 /// geth on any flag not listed.
 pub fn fake_geth(path: &Path, flags: &[&str]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let help: String = flags
-        .iter()
-        .map(|f| format!("   --{f} value                 usage of {f}\\n"))
-        .collect();
-    let known = flags.join(" ");
-    let body = format!(
-        r#"#!/bin/sh
-case " $* " in *" --help "*) printf 'GLOBAL OPTIONS:\n{help}   --help, -h   show help\n'; exit 0;; esac
-for a in "$@"; do
-  case "$a" in
-    --version) ;;
-    -*) n="${{a#-}}"; n="${{n#-}}"; n="${{n%%=*}}"; ok=0
-        for k in {known}; do [ "$k" = "$n" ] && ok=1; done
-        [ $ok = 1 ] || {{ echo "flag provided but not defined: -$n" >&2; exit 1; }};;
-  esac
-done
-echo "Geth version"
-"#
-    );
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, body).unwrap();
-    std::fs::set_permissions(
-        &tmp,
-        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-    )
-    .unwrap();
-    std::fs::rename(&tmp, path).unwrap();
+    wemixvisor_testkit::scripts::fake_geth(path, flags).unwrap();
 }

@@ -368,6 +368,9 @@ pub fn status(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
         ),
         None => println!("upgrade     none pending"),
     }
+    if let Some(step) = &r.upgrade.step {
+        println!("  step      {step}");
+    }
     if let Some(v) = &r.upgrade.verifying {
         println!(
             "  verifying {} until {}{}",
