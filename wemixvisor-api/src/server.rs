@@ -88,6 +88,8 @@ pub struct ApiContext {
     pub backend: Arc<dyn Backend>,
     /// The metrics registry `/metrics` encodes.
     pub metrics: Metrics,
+    /// The alerts engine, whose firing alerts `status` lists.
+    pub alerts: Option<crate::alerts::AlertsHandle>,
 }
 
 /// Who may call and how the actor is known.
@@ -366,7 +368,20 @@ async fn metrics(State(s): State<AppState>) -> Response {
 }
 
 async fn status(State(s): State<AppState>) -> Json<Value> {
-    Json(serde_json::to_value(s.ctx.handle.status()).unwrap_or(Value::Null))
+    let mut r = s.ctx.handle.status();
+    if let Some(a) = &s.ctx.alerts {
+        r.alerts = a
+            .active()
+            .into_iter()
+            .map(|a| wemixvisor_core::ActiveAlert {
+                name: a.rule,
+                severity: a.severity.as_str().into(),
+                summary: a.summary,
+                since: a.started_at,
+            })
+            .collect();
+    }
+    Json(serde_json::to_value(r).unwrap_or(Value::Null))
 }
 
 async fn start(State(s): State<AppState>, req: Request) -> ApiResult<Json<Value>> {

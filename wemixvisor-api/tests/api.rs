@@ -105,6 +105,7 @@ fn context(handle: &SupervisorHandle, home: &std::path::Path) -> ApiContext {
         home: Home::new(home),
         backend: Arc::new(FakeBackend),
         metrics,
+        alerts: None,
     }
 }
 
@@ -390,4 +391,40 @@ async fn every_documented_route_is_served_and_nothing_else_is() {
         other => panic!("expected a 404, got {other:?}"),
     }
     guard.shutdown().await;
+}
+
+#[tokio::test]
+async fn status_lists_the_alerts_that_fire() {
+    use wemixvisor_api::alerts::{AlertEngine, AlertSettings};
+    let d = tempfile::tempdir().unwrap();
+    let (handle, task) = fake_loop();
+    let (etx, erx) = broadcast::channel(16);
+    let (_stx, srx) = watch::channel(StatusReport::default());
+    let alerts = AlertEngine::new(AlertSettings::default(), vec![]).spawn(erx, srx);
+    let mut ctx = context(&handle, d.path());
+    ctx.alerts = Some(alerts.clone());
+    let sock = d.path().join("api.sock");
+    let _guard = serve_unix(&sock, ctx).unwrap();
+    let c = UnixClient::new(&sock);
+    let st = c.get_json("/api/v1/status").await.unwrap();
+    assert!(st["alerts"].as_array().is_none_or(|a| a.is_empty()), "{st}");
+    etx.send(EventRecord::now(
+        1,
+        Event::NodeGaveUp {
+            crashes: 5,
+            window_secs: 600,
+            last_exit: "exit code 2".into(),
+        },
+    ))
+    .unwrap();
+    for _ in 0..200 {
+        if !alerts.active().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let st = c.get_json("/api/v1/status").await.unwrap();
+    assert_eq!(st["alerts"][0]["name"], "node_gave_up", "{st}");
+    assert_eq!(st["alerts"][0]["severity"], "critical", "{st}");
+    task.abort();
 }

@@ -201,6 +201,7 @@ async fn supervise(
             flags.clone(),
         )),
         metrics,
+        alerts: Some(alerts.clone()),
     };
     let socket = wemixvisor_api::serve_unix(&home.socket_file(), ctx.clone())?;
     let tcp = match tcp_options(&home, &config)? {
