@@ -83,7 +83,9 @@ pub fn package() -> Result<()> {
 /// for macOS with warnings denied (`cargo xtask darwin-check`): rustup adds
 /// the target's std; C dependencies compile with zig cc (`xtask/zig-cc.py`,
 /// zig from PyPI's `ziglang` in `.cache/venv`). Nothing is linked, so no
-/// Apple SDK is needed.
+/// Apple SDK is needed. Not part of `ci`: every dependency is checked again
+/// per target (a cold target took tens of minutes on two busy cores), and
+/// the macOS job of the CI workflow runs clippy and the tests on a Mac.
 pub fn darwin_check() -> Result<()> {
     crate::dist::ensure_zig()?;
     let python = crate::root().join(".cache/venv/bin/python");

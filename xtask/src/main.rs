@@ -13,6 +13,7 @@
 //!   over `deploy/` and `.github/workflows/`.
 //! - `package`: `cargo package` of the library crates and their docs with
 //!   warnings denied.
+//! - `darwin-check`: clippy of the workspace for the two macOS targets.
 //! - `coverage`: cargo-llvm-cov over the workspace, per-crate figures, an
 //!   HTML report and a floor.
 //! - `dist`: release tarballs for five targets, checksums, the release
@@ -42,6 +43,7 @@ fn usage() -> &'static str {
   coverage   line and region coverage per crate (cargo-llvm-cov), with a floor
   dist       release tarballs, SHA256SUMS, manifest.json, signatures (--sign-key)
   package    cargo package of the library crates, and cargo doc
+  darwin-check  clippy of the workspace for both macOS targets (zig cc, no SDK)
   fuzz       run the fuzz targets (cargo-fuzz, nightly) [--time S seconds each] [TARGET...]
   demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
