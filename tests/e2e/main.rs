@@ -3,6 +3,7 @@
 //! temporary home with its own RPC port.
 
 mod anvil;
+mod container;
 mod governance;
 mod lifecycle;
 mod migration;
