@@ -44,7 +44,7 @@ fn as_pid_1_it_reaps_what_is_orphaned_in_the_container() {
     cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(inner.get_program())
         .args(inner.get_args())
-        .arg("run");
+        .args(["run", "--http.port", &h.port.to_string()]);
     for (k, v) in inner.get_envs() {
         match v {
             Some(v) => cmd.env(k, v),
