@@ -5,6 +5,7 @@
 mod alerts;
 mod anvil;
 mod api;
+mod container;
 mod governance;
 mod lifecycle;
 mod loop_faults;

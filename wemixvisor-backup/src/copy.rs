@@ -33,6 +33,8 @@ pub(crate) struct Copier<'a> {
     /// Fsync each file as it is written (where `syncfs` is not available).
     pub fsync_each: bool,
     /// Still worth trying `copy_file_range` (cleared when the kernel refuses).
+    /// Read on Linux only: elsewhere every copy goes through user space.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub kernel_copy: AtomicBool,
 }
 

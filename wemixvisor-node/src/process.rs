@@ -133,6 +133,29 @@ fn become_subreaper() {
     }
 }
 
+/// A pipe whose ends are not inherited by children other than the node
+/// (each gets a duplicate of the write end as its stdout and stderr).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn cloexec_pipe() -> nix::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+}
+
+/// macOS has no `pipe2`: the flag is set right after `pipe`. A fork on
+/// another thread in between could inherit the ends; the only forks of this
+/// process are children it spawns, and their stdio is set explicitly, so
+/// an inherited copy would only delay the capture's end of file until that
+/// child exits.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn cloexec_pipe() -> nix::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    use std::os::fd::AsRawFd;
+    let (r, w) = nix::unistd::pipe()?;
+    for fd in [&r, &w] {
+        fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    }
+    Ok((r, w))
+}
+
 fn group_alive(pgid: i32) -> bool {
     matches!(
         killpg(Pid::from_raw(pgid), None),
@@ -154,12 +177,10 @@ impl NodeProcess for GethProcess {
         }
         // One pipe for stdout and stderr keeps the node's lines in order.
         let pipe = match &self.opts.log {
-            Some(_) => Some(
-                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| NodeError::Spawn {
-                    path: spec.program.clone(),
-                    source: std::io::Error::from(e),
-                })?,
-            ),
+            Some(_) => Some(cloexec_pipe().map_err(|e| NodeError::Spawn {
+                path: spec.program.clone(),
+                source: std::io::Error::from(e),
+            })?),
             None => None,
         };
         let spawn_err = |source: std::io::Error| NodeError::Spawn {

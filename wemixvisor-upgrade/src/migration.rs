@@ -854,6 +854,8 @@ fn group_alive(pgid: i32) -> bool {
     if killpg(Pid::from_raw(pgid), None).is_err() {
         return false;
     }
+    // Without /proc (macOS) the signal answer is all there is; there the
+    // members' orphans go to launchd, which reaps them at once.
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return true;
     };

@@ -12,8 +12,11 @@ use anyhow::{bail, Context, Result};
 use crate::{cargo, deps, sh};
 
 /// The floor for workspace line coverage, in percent: the figure measured
-/// when it was set, minus one point.
-pub const LINE_FLOOR: f64 = 0.0;
+/// when it was set, minus one point. That measurement (52.2 % of lines)
+/// had every unit and integration test of the libraries but not yet the
+/// end-to-end, upgrade and xtask tests, so a full run is above it; raise
+/// the floor to a full run's figure minus one.
+pub const LINE_FLOOR: f64 = 51.2;
 
 /// Sums of covered and total lines and regions.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]

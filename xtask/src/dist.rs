@@ -202,9 +202,8 @@ fn venv_bin() -> PathBuf {
     root().join(".cache/venv/bin")
 }
 
-/// cargo-zigbuild and zig (PyPI `ziglang` in `.cache/venv`), installed when
-/// missing.
-fn ensure_tools(targets: &[String]) -> Result<()> {
+/// zig (PyPI `ziglang` in `.cache/venv`), installed when missing.
+pub fn ensure_zig() -> Result<()> {
     let bin = venv_bin();
     if !bin.join("python").exists() {
         sh(Command::new("python3")
@@ -218,6 +217,12 @@ fn ensure_tools(targets: &[String]) -> Result<()> {
     if !has_zig {
         sh(Command::new(bin.join("pip")).args(["install", "--quiet", "ziglang"]))?;
     }
+    Ok(())
+}
+
+/// cargo-zigbuild, zig and the targets' std, installed when missing.
+fn ensure_tools(targets: &[String]) -> Result<()> {
+    ensure_zig()?;
     let has_zigbuild = cargo()
         .args(["zigbuild", "--help"])
         .output()

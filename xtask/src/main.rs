@@ -5,13 +5,15 @@
 //!   the end-to-end tests.
 //! - `e2e-deps`: installs the external test tools into `.cache/e2e/`
 //!   (anvil and solc from npm) so tests find them at a fixed place.
-//! - `fuzz [--time S]`: every fuzz target in `fuzz/` for S seconds each.
+//! - `fuzz [--time S] [TARGET...]`: every fuzz target in `fuzz/` (or the
+//!   named ones) for S seconds each, with executions per target.
 //! - `gen [--check]`: completions, man pages and the systemd unit, checked
 //!   in under `contrib/` and `deploy/systemd/` (`--check`: fail when stale).
 //! - `deploy-checks`: systemd-analyze, kubernetes-validate and actionlint
 //!   over `deploy/` and `.github/workflows/`.
 //! - `package`: `cargo package` of the library crates and their docs with
 //!   warnings denied.
+//! - `darwin-check`: clippy of the workspace for the two macOS targets.
 //! - `coverage`: cargo-llvm-cov over the workspace, per-crate figures, an
 //!   HTML report and a floor.
 //! - `dist`: release tarballs for five targets, checksums, the release
@@ -41,7 +43,8 @@ fn usage() -> &'static str {
   coverage   line and region coverage per crate (cargo-llvm-cov), with a floor
   dist       release tarballs, SHA256SUMS, manifest.json, signatures (--sign-key)
   package    cargo package of the library crates, and cargo doc
-  fuzz       run every fuzz target (cargo-fuzz, nightly) [--time S seconds each]
+  darwin-check  clippy of the workspace for both macOS targets (zig cc, no SDK)
+  fuzz       run the fuzz targets (cargo-fuzz, nightly) [--time S seconds each] [TARGET...]
   demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
 }
 
