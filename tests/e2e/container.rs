@@ -1,5 +1,6 @@
 //! wemixvisor as a container's PID 1 (a new PID namespace): a process
-//! orphaned inside the container is re-parented to it and reaped.
+//! orphaned inside the container is re-parented to it and reaped, and
+//! SIGTERM to PID 1 stops the supervisor and the node gracefully.
 
 use std::process::Command;
 use std::time::Duration;
@@ -97,11 +98,22 @@ fn as_pid_1_it_reaps_what_is_orphaned_in_the_container() {
         stat(orphan)
     );
 
-    // Tear the namespace down: its PID 1 dies, the kernel kills the rest.
-    let _ = kill(Pid::from_raw(init as i32), Signal::SIGKILL);
+    // `docker stop` / a pod's termination: SIGTERM to PID 1 stops the
+    // supervisor and the node gracefully, and the namespace ends.
+    let _ = kill(Pid::from_raw(init as i32), Signal::SIGTERM);
+    let ended = run.wait_exit(Duration::from_secs(30));
+    if ended.is_none() {
+        let _ = kill(Pid::from_raw(init as i32), Signal::SIGKILL);
+    }
     assert!(
-        run.wait_exit(Duration::from_secs(30)).is_some(),
-        "unshare outlives its namespace"
+        ended.is_some(),
+        "SIGTERM to PID 1 did not end the container:\n{}",
+        run.log()
+    );
+    let log = run.log();
+    assert!(
+        log.contains("node stopped") && !log.contains("sending SIGKILL"),
+        "the node was not stopped gracefully:\n{log}"
     );
     for f in ["state/node.pid", "state/wemixvisor.pid"] {
         let _ = std::fs::remove_file(h.root.join(f));

@@ -110,6 +110,17 @@ pub fn init_wanted() -> bool {
 /// runtime) exists, because it blocks the forwarded signals in this thread
 /// and every thread started after it.
 pub fn init_if_needed() -> Result<Option<i32>, NodeRunError> {
+    if std::env::var_os(INIT_CHILD_ENV).is_some() {
+        // The supervised copy inherits the init's blocked signals (exec
+        // keeps the mask, and std's spawn does not reset it on every
+        // path): unblocked here, before any thread or child exists, or
+        // neither the supervisor nor the node it starts would ever see
+        // SIGTERM.
+        forwarded_set()
+            .thread_unblock()
+            .map_err(|e| os_error("unblock the forwarded signals", e))?;
+        return Ok(None);
+    }
     if !init_wanted() {
         return Ok(None);
     }
@@ -121,17 +132,24 @@ pub fn init_if_needed() -> Result<Option<i32>, NodeRunError> {
     run_init(Command::new(exe).args(args)).map(Some)
 }
 
-/// The init itself, over any command (see [`init_if_needed`]).
-pub fn run_init(command: &mut Command) -> Result<i32, NodeRunError> {
-    if nix::unistd::getpid().as_raw() != 1 {
-        become_subreaper()?;
-    }
+fn forwarded_set() -> SigSet {
     let mut signals = SigSet::empty();
     for signal in FORWARDED {
         signals.add(signal);
     }
-    // Blocked here, so the signals wait for the forwarding thread's sigwait;
-    // the spawned program starts with an empty signal mask (std resets it).
+    signals
+}
+
+/// The init itself, over any command (see [`init_if_needed`]). The command
+/// starts with the forwarded signals blocked and must unblock them itself.
+pub fn run_init(command: &mut Command) -> Result<i32, NodeRunError> {
+    if nix::unistd::getpid().as_raw() != 1 {
+        become_subreaper()?;
+    }
+    let signals = forwarded_set();
+    // Blocked here, so the signals wait for the forwarding thread's sigwait.
+    // The spawned program inherits the mask: wemixvisor's supervised copy
+    // unblocks them first thing (`init_if_needed`).
     signals
         .thread_block()
         .map_err(|e| os_error("block the forwarded signals", e))?;
