@@ -127,21 +127,7 @@ fn alerts_test_reports_each_sink_and_fails_for_a_dead_one() {
 /// Alertmanager from `cargo xtask e2e-deps`; `None` (skip) only when it is
 /// missing and `WEMIXVISOR_REQUIRE_E2E` is not set.
 fn alertmanager_bin() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/e2e/bin/alertmanager");
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var_os("WEMIXVISOR_REQUIRE_E2E").is_some() {
-        panic!(
-            "alertmanager is required but missing at {}: run `cargo xtask e2e-deps`",
-            p.display()
-        );
-    }
-    eprintln!(
-        "SKIP: alertmanager not installed at {} (run `cargo xtask e2e-deps`)",
-        p.display()
-    );
-    None
+    e2e_tool("e2e/bin/alertmanager")
 }
 
 struct Alertmanager {

@@ -239,18 +239,7 @@ fn a_non_loopback_bind_without_a_token_is_refused() {
 /// schemathesis from the shared venv (`cargo xtask e2e-deps`); `None`
 /// (skip) only when not required.
 fn schemathesis() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/venv/bin/schemathesis");
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var_os("WEMIXVISOR_REQUIRE_E2E").is_some() {
-        panic!(
-            "schemathesis is required but missing at {}: run `cargo xtask e2e-deps`",
-            p.display()
-        );
-    }
-    eprintln!("SKIP: schemathesis not installed at {}", p.display());
-    None
+    e2e_tool("venv/bin/schemathesis")
 }
 
 #[test]

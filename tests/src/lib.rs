@@ -70,27 +70,35 @@ pub fn bins() -> &'static Bins {
     })
 }
 
-/// The anvil binary installed by `cargo xtask e2e-deps`, if present.
+/// A test tool `cargo xtask e2e-deps` installs at `rel` (below the
+/// workspace's `.cache/`), if present.
 ///
 /// Returns `None` (the caller skips, saying so) only when it is absent and
 /// `WEMIXVISOR_REQUIRE_E2E` is not set; CI sets it, so there a missing tool
 /// fails the test instead of skipping it.
-pub fn anvil() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/e2e/bin/anvil");
+pub fn e2e_tool(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache")
+        .join(rel);
     if p.exists() {
         return Some(p);
     }
     if std::env::var_os("WEMIXVISOR_REQUIRE_E2E").is_some() {
         panic!(
-            "anvil is required but missing at {}: run `cargo xtask e2e-deps`",
+            "{rel} is required but missing at {}: run `cargo xtask e2e-deps`",
             p.display()
         );
     }
     eprintln!(
-        "SKIP: anvil not installed at {} (run `cargo xtask e2e-deps`)",
+        "SKIP: {rel} not installed at {} (run `cargo xtask e2e-deps`)",
         p.display()
     );
     None
+}
+
+/// The anvil binary installed by `cargo xtask e2e-deps` (see [`e2e_tool`]).
+pub fn anvil() -> Option<PathBuf> {
+    e2e_tool("e2e/bin/anvil")
 }
 
 pub use wemixvisor_testkit::net::{free_port, FileServer};
