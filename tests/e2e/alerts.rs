@@ -13,7 +13,7 @@ use wemixvisor_tests::*;
 
 /// A one-line HTTP/1.0 request (so the answer is never chunked); returns
 /// the status code and the body.
-fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
     write!(
@@ -126,13 +126,13 @@ fn alerts_test_reports_each_sink_and_fails_for_a_dead_one() {
 
 /// Alertmanager from `cargo xtask e2e-deps`; `None` (skip) only when it is
 /// missing and `WEMIXVISOR_REQUIRE_E2E` is not set.
-fn alertmanager_bin() -> Option<PathBuf> {
+pub(crate) fn alertmanager_bin() -> Option<PathBuf> {
     e2e_tool("e2e/bin/alertmanager")
 }
 
-struct Alertmanager {
+pub(crate) struct Alertmanager {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Alertmanager {
@@ -142,7 +142,7 @@ impl Drop for Alertmanager {
     }
 }
 
-fn start_alertmanager(bin: &PathBuf, h: &TestHome) -> Alertmanager {
+pub(crate) fn start_alertmanager(bin: &PathBuf, h: &TestHome) -> Alertmanager {
     let dir = h.scratch("alertmanager");
     std::fs::create_dir_all(dir.join("data")).expect("am dir");
     let config = dir.join("alertmanager.yml");

@@ -117,7 +117,7 @@ impl Prometheus {
 }
 
 #[test]
-fn api_over_tcp_with_the_init_token_and_a_real_prometheus_scrape() {
+fn init_start_api_with_and_without_token_prometheus_scrape_and_alertmanager_gets_the_give_up() {
     let h = TestHome::new();
     h.init_devnode("--sim.block-period 100ms");
     let token_file = h.root.join("wemixvisor/config/api-token");
@@ -136,6 +136,23 @@ fn api_over_tcp_with_the_init_token_and_a_real_prometheus_scrape() {
     let api = free_port();
     h.ok(&["config", "set", "api.enabled_tcp", "true"]);
     h.ok(&["config", "set", "api.bind", &format!("127.0.0.1:{api}")]);
+    // A real Alertmanager receives the alerts; a crash loop at the end must
+    // reach it as node_gave_up.
+    let am =
+        crate::alerts::alertmanager_bin().map(|bin| crate::alerts::start_alertmanager(&bin, &h));
+    if let Some(am) = &am {
+        for (k, v) in [
+            ("restart.backoff_initial", "100ms"),
+            ("restart.backoff_max", "200ms"),
+            ("restart.max_restarts", "2"),
+            (
+                "alerts.alertmanager_urls",
+                &format!("[\"http://127.0.0.1:{}\"]", am.port),
+            ),
+        ] {
+            h.ok(&["config", "set", k, v]);
+        }
+    }
     let port = h.port.to_string();
     h.ok(&["start", "--", "--http.port", &port]);
 
@@ -213,8 +230,67 @@ fn api_over_tcp_with_the_init_token_and_a_real_prometheus_scrape() {
         );
     }
 
-    h.ok(&["stop"]);
+    let Some(am) = am else {
+        h.ok(&["stop"]);
+        assert!(!sock.exists(), "the socket outlived the supervisor");
+        return;
+    };
+    // A forced crash loop: the node is killed each time it is started
+    // again until the supervisor gives up.
+    let state = h.root.join("state");
+    let first_line = |name: &str| -> Option<u32> {
+        std::fs::read_to_string(state.join(name))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let supervisor = first_line("wemixvisor.pid").expect("the supervisor's pid file");
+    let mut last = 0;
+    for _ in 0..10 {
+        let next = wait_for(Duration::from_secs(20), || {
+            if !pid_alive(supervisor) {
+                return Some(None);
+            }
+            first_line("node.pid")
+                .filter(|&p| p != last && pid_alive(p))
+                .map(Some)
+        })
+        .flatten();
+        let Some(node) = next else { break };
+        last = node;
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(node as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        wait_for(Duration::from_secs(30), || (!pid_alive(supervisor))
+            .then_some(()))
+        .is_some(),
+        "the supervisor did not give up after the crash loop"
+    );
     assert!(!sock.exists(), "the socket outlived the supervisor");
+    let gave_up = wait_for(Duration::from_secs(15), || {
+        let (code, body) = crate::alerts::http(am.port, "GET", "/api/v2/alerts", "")?;
+        let v: Value = serde_json::from_str(&body).ok()?;
+        let found = v
+            .as_array()?
+            .iter()
+            .find(|a| a["labels"]["alertname"] == "node_gave_up")
+            .cloned();
+        (code == 200).then_some(found).flatten()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no node_gave_up alert in Alertmanager: {:?}",
+            crate::alerts::http(am.port, "GET", "/api/v2/alerts", "")
+        )
+    });
+    assert_eq!(gave_up["labels"]["severity"], "critical");
+    assert_eq!(gave_up["status"]["state"], "active");
 }
 
 #[test]
