@@ -45,7 +45,7 @@ fn usage() -> &'static str {
   package    cargo package of the library crates, and cargo doc
   darwin-check  clippy of the workspace for both macOS targets (zig cc, no SDK)
   fuzz       run the fuzz targets (cargo-fuzz, nightly) [--time S seconds each] [TARGET...]
-  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture) and backup speed"
+  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture, API load) and backup speed [api: the API load alone]"
 }
 
 fn main() {
@@ -60,7 +60,7 @@ fn main() {
         Some("darwin-check") => ci::darwin_check(),
         Some("dist") => dist::run(&args[1..]),
         Some("coverage") => coverage::run(),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{}", usage());
