@@ -544,8 +544,15 @@ fn background(fx: &Fx, window: Duration) -> UpgradeSettings {
     }
 }
 
-#[tokio::test]
-async fn a_manual_rollback_inside_the_window_rolls_the_running_upgrade_back() {
+/// v2 applied at height 5 with a 10-minute background window: the new
+/// node runs and the journal is at `verify`.
+async fn switched_into_a_window() -> (
+    Fx,
+    UpgradeManager<OsFs>,
+    ScriptedNode,
+    TickingChain,
+    LaunchSpec,
+) {
     let fx = Fx::new();
     fx.install("v2", FLAGS);
     let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
@@ -560,6 +567,12 @@ async fn a_manual_rollback_inside_the_window_rolls_the_running_upgrade_back() {
         .await
         .unwrap();
     assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    (fx, m, node, chain, spec)
+}
+
+#[tokio::test]
+async fn a_manual_rollback_inside_the_window_rolls_the_running_upgrade_back() {
+    let (fx, mut m, node, _chain, mut spec) = switched_into_a_window().await;
     assert!(m.verifying().is_some());
     let entry = m
         .rollback(
@@ -584,21 +597,8 @@ async fn a_manual_rollback_inside_the_window_rolls_the_running_upgrade_back() {
 
 #[tokio::test]
 async fn a_binary_that_crashes_inside_the_window_is_rolled_back_by_the_tick() {
-    let fx = Fx::new();
-    fx.install("v2", FLAGS);
-    let mut m = fx.manager(background(&fx, Duration::from_secs(600)));
-    let node = ScriptedNode::running();
-    let chain = TickingChain::default();
-    let mut spec = fx.spec(&["--http"]);
-    m.offer(plan("v2", 5)).unwrap();
-    prepared(&mut m, &spec.args, &["v2"]).await;
-    let p = m.due(Some(5)).unwrap();
     // apply returns once the new node passed its immediate checks
-    let out = m
-        .apply(&p, &node, &chain, &mut spec, Some(5))
-        .await
-        .unwrap();
-    assert!(matches!(out, ApplyOutcome::Restarted { .. }), "{out:?}");
+    let (fx, mut m, node, chain, mut spec) = switched_into_a_window().await;
     assert_eq!(fx.current(), "upgrades/v2");
     assert_eq!(fx.queue().get("v2").unwrap().status.as_str(), "verifying");
     let j = m.journal().unwrap();
