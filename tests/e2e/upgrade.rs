@@ -66,6 +66,12 @@ fn a_due_plan_at_start_up_is_applied_before_the_old_binary_runs() {
     let mut run = h.spawn_run(&["--http.port", &port]);
     let v = wait_for(Duration::from_secs(20), || client_version(h.port));
     assert!(v.unwrap().contains("v2.0.0"), "{}", run.log());
+    // The node answers before its banner has crossed the output pipe.
+    assert!(
+        run.wait_log("version=v2.0.0", Duration::from_secs(10)),
+        "{}",
+        run.log()
+    );
     let log = run.log();
     let banners: Vec<&str> = log
         .lines()

@@ -29,7 +29,20 @@ pub struct Bins {
     pub db_migrator: PathBuf,
 }
 
+/// Where the binaries under test are built. Under cargo-llvm-cov
+/// (`CARGO_LLVM_COV` set) that is its own target directory, the one holding
+/// `LLVM_PROFILE_FILE`: there the inherited `RUSTC_WRAPPER` builds them
+/// instrumented, their profiles land next to the tests' own, and the report
+/// finds their objects, so what the end-to-end tests exercise is counted.
 fn target_dir() -> PathBuf {
+    if std::env::var_os("CARGO_LLVM_COV").is_some() {
+        if let Some(dir) = std::env::var_os("LLVM_PROFILE_FILE")
+            .map(PathBuf::from)
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+        {
+            return dir;
+        }
+    }
     if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
         return PathBuf::from(t);
     }
@@ -40,6 +53,25 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target"))
 }
 
+/// How many times longer than written the tests wait for something:
+/// `WEMIXVISOR_E2E_TIME_SCALE` when set, else 4 under cargo-llvm-cov (its
+/// instrumented binaries and the profile writes make every step slower),
+/// else 1. Only the deadlines grow; a test that passes does not wait longer.
+pub fn time_scale() -> u32 {
+    static SCALE: OnceLock<u32> = OnceLock::new();
+    *SCALE.get_or_init(|| {
+        let explicit = std::env::var("WEMIXVISOR_E2E_TIME_SCALE")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|&n| n >= 1);
+        match explicit {
+            Some(n) => n,
+            None if std::env::var_os("CARGO_LLVM_COV").is_some() => 4,
+            None => 1,
+        }
+    })
+}
+
 /// Builds (once) and returns the supervisor and devnode binaries.
 pub fn bins() -> &'static Bins {
     static BINS: OnceLock<Bins> = OnceLock::new();
@@ -47,6 +79,8 @@ pub fn bins() -> &'static Bins {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", "wemixvisor-cli", "-p", "devnode"])
+            .arg("--target-dir")
+            .arg(target_dir())
             .args([
                 "-p",
                 "wemixvisor-tests",
@@ -139,9 +173,10 @@ pub fn client_version(port: u16) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Polls `f` every 50 ms until it returns `Some`, or `timeout` passes.
+/// Polls `f` every 50 ms until it returns `Some`, or `timeout` (times
+/// [`time_scale`]) passes.
 pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = Instant::now() + timeout;
+    let end = Instant::now() + timeout * time_scale();
     loop {
         if let Some(v) = f() {
             return Some(v);
@@ -469,6 +504,8 @@ pub fn devnode_bin() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", "devnode"])
+            .arg("--target-dir")
+            .arg(target_dir())
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
             .status()
             .expect("run cargo build");
