@@ -3,6 +3,10 @@
 //! `e2e-deps`). Prints lines and regions per crate, writes an HTML report
 //! to `target/llvm-cov/html/`, and fails when the workspace's line coverage
 //! falls under [`LINE_FLOOR`].
+//!
+//! The end-to-end tests' deadlines are four times longer under coverage
+//! (`WEMIXVISOR_E2E_TIME_SCALE` overrides the factor), since instrumented
+//! binaries run slower.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -12,11 +16,12 @@ use anyhow::{bail, Context, Result};
 use crate::{cargo, deps, sh};
 
 /// The floor for workspace line coverage, in percent: the figure measured
-/// when it was set, minus one point. That measurement (52.2 % of lines)
-/// had every unit and integration test of the libraries but not yet the
-/// end-to-end, upgrade and xtask tests, so a full run is above it; raise
-/// the floor to a full run's figure minus one.
-pub const LINE_FLOOR: f64 = 51.2;
+/// when it was set, minus one point. That run (83.2 % of 31 334 lines, 81.7 %
+/// of regions) counted every unit, integration and end-to-end test, the
+/// supervisor and devnode binaries the end-to-end tests spawn included
+/// (built instrumented in cargo-llvm-cov's target directory by
+/// `wemixvisor-tests`); `tests/` and devnode themselves are not counted.
+pub const LINE_FLOOR: f64 = 82.2;
 
 /// Sums of covered and total lines and regions.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
