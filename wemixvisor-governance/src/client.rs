@@ -450,6 +450,18 @@ impl ChainClient for RpcChainClient {
         parse_quantity("net_peerCount", &v)
     }
 
+    async fn subscribe_heads(
+        &self,
+        endpoint: &wemixvisor_core::HeadEndpoint,
+    ) -> Result<Box<dyn wemixvisor_core::HeadStream>, ChainError> {
+        match endpoint {
+            wemixvisor_core::HeadEndpoint::Ipc(path) => {
+                let heads = crate::heads::subscribe_ipc(path, self.timeout).await?;
+                Ok(Box::new(heads))
+            }
+        }
+    }
+
     async fn quorum_view(&self, since: u64) -> Result<wemixvisor_core::QuorumView, ChainError> {
         let validators = self.istanbul_validators(BlockTag::Latest).await?;
         let head = self.block_number().await?;
