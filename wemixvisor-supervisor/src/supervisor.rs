@@ -436,8 +436,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let mut watcher = UpgradeInfoWatcher::spawn(home.upgrade_info_file(), poll);
         let mut tick_every = self.tick_every(poll);
         let mut tick = interval(tick_every);
-        // The first tick at once: the head is read right after the start.
-        tick.reset_immediately();
+        let mut was_ticking = false;
         let mut health_every = timer(self.config.health.interval).max(Duration::from_millis(100));
         let mut health_tick = interval(health_every);
         let mut guard_tick = interval(GUARD_RECHECK);
@@ -450,6 +449,12 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             let watching = self.phase == Phase::Running;
             let halting = self.halt.is_some();
             let ticking = self.tick_wanted();
+            if ticking && !was_ticking {
+                // Needed again after a quiet spell: at once, not a period
+                // after the last tick.
+                tick.reset_immediately();
+            }
+            was_ticking = ticking;
             let subscribed = self.heads.stream.is_some();
             let subscribe_at = self.heads.retry_at;
             let feed_on = self.inbox.feed.is_some();
