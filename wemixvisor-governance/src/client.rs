@@ -220,17 +220,26 @@ impl RpcChainClient {
                 reason: format!("scheme '{}' is not http or https", parsed.scheme()),
             });
         }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| GovernanceError::BadUrl {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
+        let bad = |reason: String| GovernanceError::BadUrl {
+            url: url.to_string(),
+            reason,
+        };
+        // Plain HTTP never touches the TLS stack (see `plain_http`).
+        let client = if parsed.scheme() == "http" {
+            let t = crate::plain_http::PlainHttp::new(url, timeout).map_err(bad)?;
+            let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            RpcClient::new(t, local)
+        } else {
+            let http = reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .build()
+                .map_err(|e| bad(e.to_string()))?;
+            RpcClient::new_http_with_client(http, parsed)
+        };
         Ok(RpcChainClient {
             url: url.to_string(),
-            client: RpcClient::new_http_with_client(http, parsed),
+            client,
             timeout,
             retry: RetryPolicy::default(),
         })

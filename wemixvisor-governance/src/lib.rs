@@ -55,6 +55,7 @@ pub mod guard;
 pub mod heads;
 pub mod istanbul;
 pub mod manifest;
+mod plain_http;
 mod service;
 pub mod tracker;
 pub mod upgrade_contract;
