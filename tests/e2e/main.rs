@@ -7,6 +7,7 @@ mod anvil;
 mod api;
 mod container;
 mod governance;
+mod heads;
 mod lifecycle;
 mod loop_faults;
 mod migration;

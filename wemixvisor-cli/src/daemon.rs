@@ -128,8 +128,11 @@ pub fn run_supervisor(
     cli_args: Vec<String>,
     mode: Mode,
 ) -> anyhow::Result<i32> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread runs the loop, the API and the consumers: they wait far
+    // more than they work, and every disk or CPU-heavy step already goes to
+    // the blocking pool. Worker threads would only add stacks, allocator
+    // arenas and wake-ups to an idle daemon.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -56,7 +56,7 @@ pub use status::{
 pub use text::{truncate_bytes_for_display, truncate_for_display, DISPLAY_MAX};
 pub use traits::{
     AlwaysAllow, ChainClient, DataBackup, FileSystem, HaltGuard, HaltReason, HaltVerdict,
-    NodeProcess, OsFs, QuorumView, SnapshotRef, SyncStatus,
+    HeadEndpoint, HeadStream, NodeProcess, OsFs, QuorumView, SnapshotRef, SyncStatus,
 };
 pub use types::{ExitInfo, LaunchSpec, NodeState, UpgradePlan};
 pub use upgrade_info::{

@@ -43,6 +43,32 @@ impl QuorumView {
     }
 }
 
+/// Where the node pushes new heads (`eth_subscribe("newHeads")`), as its
+/// command line says: its IPC socket (`<datadir>/geth.ipc` unless
+/// `--ipcdisable`, or `--ipcpath`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadEndpoint {
+    /// A Unix socket speaking JSON-RPC (geth's IPC).
+    Ipc(PathBuf),
+}
+
+impl std::fmt::Display for HeadEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeadEndpoint::Ipc(p) => write!(f, "ipc:{}", p.display()),
+        }
+    }
+}
+
+/// New heads as the node announces them, newest first served: a slow
+/// reader skips to the latest head rather than queueing every block.
+#[async_trait]
+pub trait HeadStream: Send {
+    /// The next head height; `None` once the subscription has ended (the
+    /// node stopped, or closed the connection).
+    async fn next_head(&mut self) -> Option<u64>;
+}
+
 /// The node's JSON-RPC, as the supervisor needs it (`eth_*`, `net_*`, `web3_*`).
 ///
 /// Implemented over HTTP by `wemixvisor-governance`; the upgrade pipeline and
@@ -64,6 +90,18 @@ pub trait ChainClient: Send + Sync {
         let _ = since;
         Err(ChainError::MethodUnavailable {
             method: "istanbul_status".into(),
+        })
+    }
+    /// Subscribes to new heads at `endpoint` (`eth_subscribe("newHeads")`).
+    /// The default says the client cannot: the caller polls
+    /// [`ChainClient::block_number`] instead.
+    async fn subscribe_heads(
+        &self,
+        endpoint: &HeadEndpoint,
+    ) -> Result<Box<dyn HeadStream>, ChainError> {
+        let _ = endpoint;
+        Err(ChainError::MethodUnavailable {
+            method: "eth_subscribe".into(),
         })
     }
 }

@@ -220,17 +220,26 @@ impl RpcChainClient {
                 reason: format!("scheme '{}' is not http or https", parsed.scheme()),
             });
         }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| GovernanceError::BadUrl {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
+        let bad = |reason: String| GovernanceError::BadUrl {
+            url: url.to_string(),
+            reason,
+        };
+        // Plain HTTP never touches the TLS stack (see `plain_http`).
+        let client = if parsed.scheme() == "http" {
+            let t = crate::plain_http::PlainHttp::new(url, timeout).map_err(bad)?;
+            let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            RpcClient::new(t, local)
+        } else {
+            let http = reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .build()
+                .map_err(|e| bad(e.to_string()))?;
+            RpcClient::new_http_with_client(http, parsed)
+        };
         Ok(RpcChainClient {
             url: url.to_string(),
-            client: RpcClient::new_http_with_client(http, parsed),
+            client,
             timeout,
             retry: RetryPolicy::default(),
         })
@@ -448,6 +457,18 @@ impl ChainClient for RpcChainClient {
     async fn peer_count(&self) -> Result<u64, ChainError> {
         let v: Value = self.call("net_peerCount", NO_PARAMS).await?;
         parse_quantity("net_peerCount", &v)
+    }
+
+    async fn subscribe_heads(
+        &self,
+        endpoint: &wemixvisor_core::HeadEndpoint,
+    ) -> Result<Box<dyn wemixvisor_core::HeadStream>, ChainError> {
+        match endpoint {
+            wemixvisor_core::HeadEndpoint::Ipc(path) => {
+                let heads = crate::heads::subscribe_ipc(path, self.timeout).await?;
+                Ok(Box::new(heads))
+            }
+        }
     }
 
     async fn quorum_view(&self, since: u64) -> Result<wemixvisor_core::QuorumView, ChainError> {

@@ -8,6 +8,8 @@
 //!   `eth_call`, `eth_getLogs`; per-call timeout, bounded retries of an
 //!   unreachable node (never of an error answer), and errors sorted into
 //!   unreachable / method not exposed / RPC error / unexpected shape;
+//!   and new heads pushed over the node's IPC socket ([`heads`],
+//!   `eth_subscribe("newHeads")`) for a supervisor that waits for a height;
 //! - [`ConsensusMonitor`]: validator set, sealing activity over a window,
 //!   round changes, stalled production, as a serialisable
 //!   [`ConsensusReport`], and the quorum-safety check
@@ -26,7 +28,9 @@
 //! # Theory of operation
 //! Every RPC call is one request with a deadline; there is no connection
 //! state, so a node restart (or an upgrade switch-over) needs nothing from
-//! this side. The monitor and the tracker are polled: the daemon calls
+//! this side. The one exception is a head subscription: it lives as long as
+//! the node's IPC connection, ends when the node stops, and the supervisor
+//! subscribes again after the next start. The monitor and the tracker are polled: the daemon calls
 //! [`GovernanceService::tick`] every `governance.poll_interval`, offers
 //! `feed.queue` to the upgrade queue, logs `changes`, and shows
 //! [`GovernanceService::status`] in `status`. Before an early,
@@ -48,8 +52,10 @@ pub mod feed;
 pub mod forks;
 pub mod govncp;
 pub mod guard;
+pub mod heads;
 pub mod istanbul;
 pub mod manifest;
+mod plain_http;
 mod service;
 pub mod tracker;
 pub mod upgrade_contract;

@@ -26,6 +26,7 @@ pub mod event;
 pub mod feed;
 pub mod files;
 pub mod handle;
+pub mod heads;
 pub mod reload;
 pub mod settings;
 mod supervisor;

@@ -1,12 +1,21 @@
 //! [`Supervisor`]: the one event loop.
 //!
 //! Each `select!` arm calls one named method (`on_signal`, `on_node_exit`,
-//! `on_restart_timer`, `on_trigger`, `on_tick`, `on_health_tick`,
-//! `on_command`, `on_feed`, `on_guard_tick`). An arm returns a [`Flow`] or
+//! `on_restart_timer`, `on_trigger`, `on_head`, `on_subscribe`, `on_tick`,
+//! `on_health_tick`, `on_command`, `on_feed`, `on_guard_tick`). An arm returns a [`Flow`] or
 //! an error; an error is logged, shown in the status and published as
 //! [`Event::LoopError`], and the loop goes on. What follows an upgrade
 //! attempt is decided in one place ([`Supervisor::settle_upgrade`]) and a
 //! new run of the node is reset in one place ([`Supervisor::new_run`]).
+//!
+//! The loop wakes only for what needs it. While the node idles that is the
+//! health check (`health.interval`) and what the node writes to its log.
+//! A plan waiting for its height follows the node's new heads
+//! (`eth_subscribe("newHeads")` over its IPC socket) and fires on the
+//! first head at or past the height; the upgrade tick
+//! (`upgrade.poll_interval`) runs only when something needs it: the head
+//! while no subscription is possible, the first head of a run, a
+//! verification window, and plans still being prepared or blocked.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,14 +42,16 @@ use wemixvisor_upgrade::{
 use crate::event::{Actor, Event, EventRecord};
 use crate::feed::FeedItem;
 use crate::handle::{Command, ControlError, ControlResult, SupervisorHandle};
+use crate::heads::{head_endpoint, next_head, HeadFeed};
 use crate::reload::{applies_at, changed_keys, describe_pending, AppliesAt, NODE_OPTIONS_KEY};
 use crate::settings::{health_settings, restart_policy, timer, upgrade_settings};
 use crate::SupervisorError;
 
 /// Health checks do not count against a node younger than this.
 pub const STARTUP_GRACE: Duration = Duration::from_secs(30);
-/// With no upgrade pending, the head is read this often.
-const IDLE_HEAD_EVERY: Duration = Duration::from_secs(5);
+/// A verification window is judged at least this often, whatever
+/// `upgrade.poll_interval` says.
+pub const VERIFY_TICK: Duration = Duration::from_secs(1);
 /// A halt held back by the quorum guard asks it again this often.
 pub const GUARD_RECHECK: Duration = Duration::from_secs(5);
 /// Capacity of the event stream (slow subscribers lose the oldest events).
@@ -198,7 +209,6 @@ struct ChainSeen {
     head_seen_at: Option<String>,
     head_origin: Option<(u64, Instant)>,
     client_version: Option<String>,
-    last_poll: Option<Instant>,
 }
 
 fn now_rfc3339() -> String {
@@ -237,6 +247,7 @@ pub struct Supervisor<N: NodeProcess + 'static, C: ChainClient + 'static, G: Hal
     restarts: RestartTracker,
     health: HealthMonitor,
     seen: ChainSeen,
+    heads: HeadFeed,
     last_exit: Option<ExitInfo>,
     last_error: Option<String>,
     halt: Option<PendingHalt>,
@@ -284,6 +295,7 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             spec: LaunchSpec::default(),
             phase: Phase::Starting,
             seen: ChainSeen::default(),
+            heads: HeadFeed::default(),
             last_exit: None,
             last_error: None,
             halt: None,
@@ -422,9 +434,9 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         let home = self.opts.home.clone();
         let mut poll = timer(self.config.upgrade.poll_interval).max(Duration::from_millis(50));
         let mut watcher = UpgradeInfoWatcher::spawn(home.upgrade_info_file(), poll);
-        let mut tick = interval(poll);
-        // The first tick at once: the head is read right after the start.
-        tick.reset_immediately();
+        let mut tick_every = self.tick_every(poll);
+        let mut tick = interval(tick_every);
+        let mut was_ticking = false;
         let mut health_every = timer(self.config.health.interval).max(Duration::from_millis(100));
         let mut health_tick = interval(health_every);
         let mut guard_tick = interval(GUARD_RECHECK);
@@ -436,6 +448,15 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             };
             let watching = self.phase == Phase::Running;
             let halting = self.halt.is_some();
+            let ticking = self.tick_wanted();
+            if ticking && !was_ticking {
+                // Needed again after a quiet spell: at once, not a period
+                // after the last tick.
+                tick.reset_immediately();
+            }
+            was_ticking = ticking;
+            let subscribed = self.heads.stream.is_some();
+            let subscribe_at = self.heads.retry_at;
             let feed_on = self.inbox.feed.is_some();
             let node = self.node.clone();
             let (arm, result) = if let Some(cmd) = self.inbox.backlog.pop_front() {
@@ -450,7 +471,9 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
                 Some(info) = watcher.next() => {
                     ("trigger", self.on_trigger(UpgradePlan::from_info(info, "upgrade-info")).await)
                 }
-                _ = tick.tick() => ("tick", self.on_tick().await),
+                head = next_head(&mut self.heads.stream), if subscribed => ("head", self.on_head(head).await),
+                _ = sleep_until(subscribe_at), if subscribe_at.is_some() => ("subscribe", self.on_subscribe().await),
+                _ = tick.tick(), if ticking => ("tick", self.on_tick().await),
                 _ = health_tick.tick() => ("health", self.on_health_tick().await),
                 Some(cmd) = self.inbox.commands.recv() => ("command", self.on_command(cmd).await),
                 item = recv_feed(&mut self.inbox.feed), if feed_on => ("governance", self.on_feed(item).await),
@@ -465,12 +488,17 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
             if let Phase::GaveUp { code, .. } = &self.phase {
                 break *code;
             }
+            self.want_heads();
             // A reload may have changed the poll or health interval.
             let p = timer(self.config.upgrade.poll_interval).max(Duration::from_millis(50));
             if p != poll {
                 poll = p;
-                tick = interval(poll);
                 watcher = UpgradeInfoWatcher::spawn(home.upgrade_info_file(), poll);
+            }
+            let every = self.tick_every(poll);
+            if every != tick_every {
+                tick_every = every;
+                tick = interval(tick_every);
             }
             let h = timer(self.config.health.interval).max(Duration::from_millis(100));
             if h != health_every {
@@ -676,12 +704,111 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
     }
 
     async fn on_tick(&mut self) -> Result<Flow, String> {
-        self.poll_head().await;
+        if self.heads.stream.is_none() || self.seen.head_origin.is_none() {
+            self.read_head().await;
+        }
         self.tick_verification().await?;
         let args = self.spec.args.clone();
         self.manager_mut()?.prepare_pending(&args);
         self.watch_blocked();
         self.upgrade_if_due().await
+    }
+
+    /// A new head pushed by the node (`None`: the subscription ended, as it
+    /// does when the node stops; it is tried again).
+    async fn on_head(&mut self, head: Option<u64>) -> Result<Flow, String> {
+        let Some(h) = head else {
+            tracing::debug!("the node's head subscription ended");
+            self.heads.ended();
+            return Ok(Flow::Continue);
+        };
+        if !self.heads.logged {
+            self.heads.logged = true;
+            tracing::info!(head = h, "following the node's new heads");
+        }
+        self.saw_head(h);
+        self.upgrade_if_due().await
+    }
+
+    /// Tries to subscribe to the node's new heads.
+    async fn on_subscribe(&mut self) -> Result<Flow, String> {
+        self.heads.retry_at = None;
+        let Some(endpoint) = self.heads.endpoint.clone() else {
+            return Ok(Flow::Continue);
+        };
+        match self.chain.subscribe_heads(&endpoint).await {
+            Ok(stream) => {
+                tracing::debug!(%endpoint, "subscribed to new heads");
+                self.heads.subscribed(stream);
+            }
+            Err(wemixvisor_core::ChainError::MethodUnavailable { method }) => {
+                tracing::info!(%endpoint, "the node offers no {method}; polling the head every upgrade.poll_interval");
+                self.heads.unsupported = true;
+            }
+            Err(e) => {
+                tracing::debug!(%endpoint, error = %e, "no head subscription yet; polling meanwhile");
+                self.heads.failed();
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// True when a plan waits for a height while the node runs: the only
+    /// time the loop follows every head.
+    fn waits_for_height(&self) -> bool {
+        self.phase == Phase::Running
+            && self.node.pid().is_some()
+            && self
+                .manager
+                .as_ref()
+                .is_some_and(|m| m.queue().pending().any(|p| p.plan.height > 0))
+    }
+
+    /// Opens or closes the head subscription as the plans need it.
+    fn want_heads(&mut self) {
+        let can = self.heads.endpoint.is_some() && !self.heads.unsupported;
+        if !(can && self.waits_for_height()) {
+            if self.heads.stream.is_some() || self.heads.retry_at.is_some() {
+                self.heads.close();
+            }
+            return;
+        }
+        if self.heads.stream.is_none() && self.heads.retry_at.is_none() {
+            self.heads.retry_at = Some(Instant::now());
+        }
+    }
+
+    /// The upgrade tick's period: `upgrade.poll_interval`, shorter while a
+    /// verification window runs.
+    fn tick_every(&self, poll: Duration) -> Duration {
+        if self.verifying.is_some() {
+            poll.min(VERIFY_TICK)
+        } else {
+            poll
+        }
+    }
+
+    /// The upgrade tick is needed for: the first head of a run, the head
+    /// of a waiting plan when no subscription carries it, a verification
+    /// window, plans being prepared (their binaries fetched in the
+    /// background) and blocked plans (retried, and logged).
+    fn tick_wanted(&self) -> bool {
+        if self.verifying.is_some() || !self.blocked.now.is_empty() {
+            return true;
+        }
+        if self.phase != Phase::Running || self.node.pid().is_none() {
+            return false;
+        }
+        if self.seen.head_origin.is_none() {
+            return true;
+        }
+        let Some(m) = self.manager.as_ref() else {
+            return false;
+        };
+        m.queue().pending().any(|p| {
+            !matches!(p.prepare, wemixvisor_upgrade::PrepareState::Prepared { .. })
+                || (p.plan.height > 0 && self.heads.stream.is_none())
+        })
     }
 
     /// The upgrade in its verification window (the pipeline returns once
@@ -1717,6 +1844,8 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         self.health.reset();
         self.seen.head_origin = None;
         self.seen.client_version = None;
+        let endpoint = head_endpoint(&self.spec.args, self.spec.cwd.as_deref());
+        self.heads.new_run(endpoint);
         self.started_with = Some((self.config.node.daemon_name.clone(), self.raw_args.clone()));
     }
 
@@ -1762,25 +1891,10 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         }
     }
 
-    async fn poll_head(&mut self) {
-        let pending = self
-            .manager
-            .as_ref()
-            .is_some_and(|m| m.queue().next_pending().is_some());
-        let fresh = self
-            .seen
-            .last_poll
-            .is_some_and(|t| t.elapsed() < IDLE_HEAD_EVERY);
-        if pending || self.seen.head.is_none() || !fresh {
-            self.read_head().await;
-        }
-    }
-
     async fn read_head(&mut self) {
         if self.node.pid().is_none() {
             return;
         }
-        self.seen.last_poll = Some(Instant::now());
         match self.chain.block_number().await {
             Ok(h) => {
                 self.saw_head(h);

@@ -386,3 +386,124 @@ async fn a_failed_new_binary_is_rolled_back_with_its_steps_on_the_stream() {
     running(&r).await;
     r.task.abort();
 }
+
+/// A home whose node has a datadir, so it serves `<datadir>/geth.ipc`, and
+/// an upgrade tick too long to ever come during a test.
+fn home_with_ipc() -> (tempfile::TempDir, Home) {
+    let (dir, home) = make_home(
+        "[upgrade]\npoll_interval = \"24h\"\nverify_window = \"1s\"\n[health]\ninterval = \"24h\"\n",
+    );
+    fake_geth(&home.upgrade_bin("v2", "geth"), &["http", "datadir"]).unwrap();
+    std::fs::write(
+        home.node_options_file(),
+        format!("datadir = {:?}\n", home.data_dir().display().to_string()),
+    )
+    .unwrap();
+    (dir, home)
+}
+
+/// Waits (real clock) until the loop holds a live head subscription.
+async fn subscribed(chain: &wemixvisor_testkit::chain::FakeChain) {
+    let deadline = std::time::Instant::now() + REAL;
+    while chain.live_subscriptions() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_head_at_the_plan_height_fires_the_upgrade_without_a_poll_tick() {
+    let (dir, home) = home_with_ipc();
+    let setup = Setup::new();
+    setup.chain.set_pushes(true);
+    let mut r = rig_in((dir, home), setup);
+    running(&r).await;
+    // Nothing waits for a height: no subscription, no head polling.
+    run_for(Duration::from_secs(60)).await;
+    assert_eq!(r.chain.live_subscriptions(), 0);
+    let idle_calls = r.chain.calls();
+    run_for(Duration::from_secs(600)).await;
+    assert_eq!(r.chain.calls(), idle_calls, "the idle loop read the chain");
+    tokio::time::resume();
+    r.handle
+        .upgrade_add(plan("v2", 150), false, cli())
+        .await
+        .unwrap();
+    subscribed(&r.chain).await;
+    assert_eq!(
+        r.chain.subscribe_calls().last(),
+        Some(&wemixvisor_core::HeadEndpoint::Ipc(
+            r.home.data_dir().join("geth.ipc")
+        ))
+    );
+    // A head below the height is only seen.
+    r.chain.push_head(149);
+    wait_status(&r.handle, "head 149", |s| s.chain.head == Some(149)).await;
+    assert_eq!(r.node.starts(), 1);
+    // eth_blockNumber would still say 149: only the pushed head can fire it.
+    r.chain.push_head(150);
+    r.chain.set_head(149);
+    let ev = events_until(&mut r.events, "v2 applied", REAL, applied_v2).await;
+    assert_eq!(steps(&ev), FULL_RUN, "{ev:#?}");
+    assert_eq!(current(&r.home), PathBuf::from("upgrades/v2"));
+    // Nothing waits any more: the subscription is closed.
+    let deadline = std::time::Instant::now() + REAL;
+    while r.chain.live_subscriptions() != 0 {
+        assert!(std::time::Instant::now() < deadline, "still subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_subscription_the_head_is_polled() {
+    // A node that cannot push heads: the poll tick carries the head.
+    let (dir, home) = home_with_v2();
+    fake_geth(&home.upgrade_bin("v2", "geth"), &["http", "datadir"]).unwrap();
+    std::fs::write(
+        home.node_options_file(),
+        format!("datadir = {:?}\n", home.data_dir().display().to_string()),
+    )
+    .unwrap();
+    let setup = Setup::new();
+    let mut r = rig_in((dir, home), setup);
+    running(&r).await;
+    tokio::time::resume();
+    r.handle
+        .upgrade_add(plan("v2", 150), false, cli())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.chain.live_subscriptions(), 0);
+    assert!(!r.chain.subscribe_calls().is_empty(), "never asked");
+    r.chain.set_head(150);
+    let ev = events_until(&mut r.events, "v2 applied", REAL, applied_v2).await;
+    assert_eq!(steps(&ev), FULL_RUN, "{ev:#?}");
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_that_ends_is_taken_again_and_still_fires() {
+    let (dir, home) = home_with_ipc();
+    let setup = Setup::new();
+    setup.chain.set_pushes(true);
+    let mut r = rig_in((dir, home), setup);
+    running(&r).await;
+    tokio::time::resume();
+    r.handle
+        .upgrade_add(plan("v2", 150), false, cli())
+        .await
+        .unwrap();
+    subscribed(&r.chain).await;
+    let asked = r.chain.subscribe_calls().len();
+    // The node closed its socket (as a restart does): subscribe again.
+    r.chain.end_subscriptions();
+    subscribed(&r.chain).await;
+    assert!(r.chain.subscribe_calls().len() > asked);
+    r.chain.push_head(151);
+    let ev = events_until(&mut r.events, "v2 applied", REAL, applied_v2).await;
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::UpgradeApplied { name, height: 150 } if name == "v2")));
+    r.task.abort();
+}

@@ -5,7 +5,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use wemixvisor_core::{ChainClient, ChainError, HaltGuard, HaltReason, HaltVerdict, SyncStatus};
+use tokio::sync::watch;
+use wemixvisor_core::{
+    ChainClient, ChainError, HaltGuard, HaltReason, HaltVerdict, HeadEndpoint, HeadStream,
+    SyncStatus,
+};
 
 #[derive(Debug)]
 struct ChainState {
@@ -18,6 +22,22 @@ struct ChainState {
     down: bool,
     fail_next: u32,
     calls: u64,
+    /// Subscriptions are served (`eth_subscribe("newHeads")`).
+    pushes: bool,
+    subscribers: Vec<watch::Sender<Option<u64>>>,
+    subscribed_at: Vec<HeadEndpoint>,
+}
+
+/// A subscription of [`FakeChain`]: the heads [`FakeChain::push_head`] sends.
+#[derive(Debug)]
+struct FakeHeads(watch::Receiver<Option<u64>>);
+
+#[async_trait]
+impl HeadStream for FakeHeads {
+    async fn next_head(&mut self) -> Option<u64> {
+        self.0.changed().await.ok()?;
+        *self.0.borrow_and_update()
+    }
 }
 
 /// A [`ChainClient`] whose answers a test controls. Cheap to clone.
@@ -46,6 +66,9 @@ impl FakeChain {
                 down: false,
                 fail_next: 0,
                 calls: 0,
+                pushes: false,
+                subscribers: Vec::new(),
+                subscribed_at: Vec::new(),
             })),
         }
     }
@@ -96,6 +119,41 @@ impl FakeChain {
         self.lock().fail_next = n;
     }
 
+    /// Serves head subscriptions (or, off, refuses them as a node without
+    /// `eth_subscribe` does; turning it off ends the live ones).
+    pub fn set_pushes(&self, on: bool) {
+        let mut g = self.lock();
+        g.pushes = on;
+        if !on {
+            g.subscribers.clear();
+        }
+    }
+
+    /// Moves the head and pushes it to every live subscription; not seen
+    /// by `eth_blockNumber` callers until they poll.
+    pub fn push_head(&self, h: u64) {
+        let mut g = self.lock();
+        g.head = h;
+        g.subscribers.retain(|tx| tx.send(Some(h)).is_ok());
+    }
+
+    /// Ends every live subscription (as a node's stop closes its socket).
+    pub fn end_subscriptions(&self) {
+        self.lock().subscribers.clear();
+    }
+
+    /// Live subscriptions.
+    pub fn live_subscriptions(&self) -> usize {
+        let mut g = self.lock();
+        g.subscribers.retain(|tx| !tx.is_closed());
+        g.subscribers.len()
+    }
+
+    /// The endpoint of every subscribe asked for, served or not.
+    pub fn subscribe_calls(&self) -> Vec<HeadEndpoint> {
+        self.lock().subscribed_at.clone()
+    }
+
     /// Calls answered or failed so far.
     pub fn calls(&self) -> u64 {
         self.lock().calls
@@ -140,6 +198,27 @@ impl ChainClient for FakeChain {
     }
     async fn peer_count(&self) -> Result<u64, ChainError> {
         Ok(self.check()?.peers)
+    }
+    async fn subscribe_heads(
+        &self,
+        endpoint: &HeadEndpoint,
+    ) -> Result<Box<dyn HeadStream>, ChainError> {
+        let mut g = self.lock();
+        g.subscribed_at.push(endpoint.clone());
+        if !g.pushes {
+            return Err(ChainError::MethodUnavailable {
+                method: "eth_subscribe".into(),
+            });
+        }
+        if g.down {
+            return Err(ChainError::Unreachable {
+                url: endpoint.to_string(),
+                reason: "down".into(),
+            });
+        }
+        let (tx, rx) = watch::channel(None);
+        g.subscribers.push(tx);
+        Ok(Box::new(FakeHeads(rx)))
     }
 }
 

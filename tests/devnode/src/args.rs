@@ -82,6 +82,8 @@ pub const FLAGS: &[FlagSpec] = &[
     flag("syncmode", Value, Some("snap"), "Blockchain sync mode (\"snap\", \"full\" or \"light\")", Geth),
     flag("verbosity", Value, Some("3"), "Logging verbosity: 0=silent, 1=error, 2=warn, 3=info, 4=debug, 5=detail (recorded only)", Geth),
     flag("identity", Value, None, "Custom node name (appears in the client version)", Geth),
+    flag("ipcdisable", Bool, Some("false"), "Disable the IPC-RPC server", Geth),
+    flag("ipcpath", Value, Some("geth.ipc"), "Filename for IPC socket/pipe within the datadir (explicit paths escape it)", Geth),
     flag("ws", Bool, Some("false"), "Enable the WS-RPC server (recorded only)", Geth),
     flag("ws.addr", Value, Some("127.0.0.1"), "WS-RPC server listening interface (recorded only)", Geth),
     flag("ws.port", Value, Some("8546"), "WS-RPC server listening port (recorded only)", Geth),
@@ -316,6 +318,9 @@ pub struct Config {
     pub verbosity: u8,
     /// `--identity`.
     pub identity: Option<String>,
+    /// The IPC socket (`--ipcpath` resolved as geth does); `None` with
+    /// `--ipcdisable`.
+    pub ipc: Option<PathBuf>,
     /// Unknown flags, to be reported.
     pub unknown: Vec<Seen>,
     /// The `--sim.*` knobs.
@@ -553,8 +558,21 @@ fn build_config(s: &Scanned, version: String) -> Result<Config, ArgError> {
             .collect()
     });
 
+    let datadir = PathBuf::from(s.last("datadir").unwrap_or("./devnode-data"));
+    let ipc = if is_true(s.last("ipcdisable")) {
+        None
+    } else {
+        let name = s.last("ipcpath").unwrap_or("geth.ipc");
+        // geth: a bare file name lives in the datadir, a path is taken as is
+        if std::path::Path::new(name).file_name() == Some(std::ffi::OsStr::new(name)) {
+            Some(datadir.join(name))
+        } else {
+            Some(PathBuf::from(name))
+        }
+    };
     Ok(Config {
-        datadir: PathBuf::from(s.last("datadir").unwrap_or("./devnode-data")),
+        datadir,
+        ipc,
         http: is_true(s.last("http")),
         http_addr: s.last("http.addr").unwrap_or("127.0.0.1").to_string(),
         http_port: parse_port("http.port", s.last("http.port").unwrap_or("8545"))?,

@@ -14,7 +14,14 @@
 //! line), `--http.api` (default: every namespace), `--port` (30303),
 //! `--networkid` (1111), `--mainnet` (1111), `--testnet` (1112),
 //! `--syncmode` (snap), `--verbosity` (3), `--identity`, `--help`,
-//! `--version` / `version`.
+//! `--version` / `version`, `--ipcpath` (`geth.ipc`: a bare name lives in
+//! the datadir, a path is taken as is), `--ipcdisable`.
+//!
+//! ## IPC
+//! Unless `--ipcdisable`, JSON-RPC is also served on a Unix socket
+//! (`<datadir>/geth.ipc`; every namespace), with `eth_subscribe("newHeads")`
+//! and `eth_unsubscribe`: each new block is pushed as an `eth_subscription`
+//! notification carrying its header. The socket is removed at shutdown.
 //!
 //! ## Simulation knobs (`--sim.*`)
 //! - `version <v>`: reported version (default: build-time `DEVNODE_VERSION`,
@@ -61,6 +68,7 @@ mod logging;
 mod args;
 mod chain;
 mod flood;
+mod ipc;
 mod node;
 mod rpc;
 mod signals;

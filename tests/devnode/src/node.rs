@@ -12,6 +12,7 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 use crate::args::Config;
 use crate::chain::{address_from, derive, hex, Chain, ChainSpec};
 use crate::flood;
+use crate::ipc;
 use crate::rpc::{self, NodeIdentity, RpcState, NAMESPACES};
 use crate::signals::Signals;
 use crate::store::{DirLock, LockError, Store};
@@ -149,6 +150,39 @@ async fn run_locked(cfg: &Config, store: &Store) -> u8 {
         cfg.p2p_port
     );
 
+    let state = RpcState {
+        chain: Arc::clone(&chain),
+        client_version: client_version(cfg.identity.as_deref(), &cfg.sim.version),
+        network_id: cfg.network_id,
+        peers: cfg.sim.peers,
+        syncing: cfg.sim.syncing,
+        apis: cfg.http_api.clone(),
+        node,
+        chain_config,
+    };
+    let (heads, heads_rx) = watch::channel(head);
+    let _ipc = match &cfg.ipc {
+        Some(path) => match ipc::bind(path) {
+            Ok((listener, endpoint)) => {
+                // IPC serves every namespace, whatever --http.api says.
+                let all = Arc::new(RpcState {
+                    apis: None,
+                    ..state.clone()
+                });
+                tokio::spawn(ipc::serve(listener, all, heads_rx));
+                log!("INFO", "IPC endpoint opened url={}", path.display());
+                Some(endpoint)
+            }
+            Err(e) => {
+                return fatal(format_args!(
+                    "Error starting protocol stack: listen unix {}: {e}",
+                    path.display()
+                ))
+            }
+        },
+        None => None,
+    };
+
     let (stop_rpc, stop_rpc_rx) = watch::channel(false);
     if cfg.http {
         let listener = match TcpListener::bind((cfg.http_addr.as_str(), cfg.http_port)).await {
@@ -177,16 +211,7 @@ async fn run_locked(cfg: &Config, store: &Store) -> u8 {
             |_| format!("{}:{}", cfg.http_addr, cfg.http_port),
             |a| a.to_string(),
         );
-        let state = Arc::new(RpcState {
-            chain: Arc::clone(&chain),
-            client_version: client_version(cfg.identity.as_deref(), &cfg.sim.version),
-            network_id: cfg.network_id,
-            peers: cfg.sim.peers,
-            syncing: cfg.sim.syncing,
-            apis: cfg.http_api.clone(),
-            node,
-            chain_config,
-        });
+        let state = Arc::new(state);
         let mut rx = stop_rpc_rx;
         tokio::spawn(async move {
             let shutdown = async move {
@@ -230,6 +255,7 @@ async fn run_locked(cfg: &Config, store: &Store) -> u8 {
                     continue;
                 }
                 let h = chain.advance();
+                heads.send_replace(h);
                 if let Err(e) = store.save_head(h) {
                     log!("ERROR", "Failed to persist head number={h} err={e}");
                 }
@@ -253,6 +279,7 @@ async fn run_locked(cfg: &Config, store: &Store) -> u8 {
 
     log!("INFO", "Got interrupt, shutting down...");
     let _ = stop_rpc.send(true);
+    drop(heads);
     let head = chain.head();
     if let Err(e) = store.save_head(head) {
         log!("ERROR", "Failed to persist head number={head} err={e}");

@@ -32,7 +32,7 @@ use crate::chain::{hex, quantity, Chain, ChainError};
 pub const NAMESPACES: &[&str] = &["admin", "eth", "istanbul", "net", "rpc", "web3"];
 
 /// Everything the RPC handlers read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RpcState {
     /// The chain.
     pub chain: Arc<Chain>,
@@ -154,7 +154,8 @@ pub fn handle_body(state: &RpcState, body: &[u8]) -> Option<Value> {
     }
 }
 
-fn respond(state: &RpcState, req: &Value) -> Value {
+/// Answers one request object.
+pub fn respond(state: &RpcState, req: &Value) -> Value {
     let Some(obj) = req.as_object() else {
         return error_response(Value::Null, RpcError::new(-32600, "invalid request"));
     };

@@ -164,6 +164,10 @@ impl Default for AlertSettings {
 
 /// Builds the sinks the settings name.
 pub fn build_sinks(settings: &AlertSettings) -> crate::Result<Vec<std::sync::Arc<dyn Sink>>> {
+    if settings.sinks.is_empty() {
+        // No HTTP(S) client (and no TLS stack) for a daemon that sends nothing.
+        return Ok(Vec::new());
+    }
     let client = reqwest::Client::builder()
         .timeout(settings.send_timeout)
         .build()
