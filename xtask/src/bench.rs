@@ -1,16 +1,22 @@
-//! `cargo xtask bench`: the supervisor's overhead, measured side by side in
-//! one run on release builds:
+//! `cargo xtask bench`: wemixvisor beside its anchors, in one table
+//! printed by one run on release builds, each row with its goal and "met"
+//! or by how much it is missed (docs/bench.md):
 //!
-//! - RSS and CPU of `wemixvisor run` while a devnode idles (default 60 s;
-//!   `WEMIXVISOR_BENCH_IDLE_SECS` changes it);
+//! - RSS and CPU of `wemixvisor run` while a devnode idles (default 120 s;
+//!   `WEMIXVISOR_BENCH_IDLE_SECS` changes it), next to supervisord's with
+//!   the same node command line, and where the memory and the wake-ups go;
 //! - restart latency: from a node's exit to the next node's exec, with the
-//!   restart backoff at its minimum;
+//!   restart backoff at its minimum, next to supervisord's;
+//! - upgrade downtime on devnode with and without a pre-upgrade snapshot
+//!   (`bench_upgrade`);
 //! - log capture throughput of a node flooding stdout, against the same
-//!   flood written straight to a file.
+//!   flood written straight to a file;
+//! - the API under 100 concurrent clients.
 //!
 //! Then the backup benchmark of `wemixvisor-backup`, whose rows join the same
 //! table (`WEMIXVISOR_BENCH_BYTES` sets its size).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +28,17 @@ use crate::{cargo, root, sh};
 
 #[path = "bench_backup.rs"]
 mod bench_backup;
+#[path = "bench_supervisord.rs"]
+mod bench_supervisord;
+#[path = "bench_table.rs"]
+mod bench_table;
+#[path = "bench_upgrade.rs"]
+mod bench_upgrade;
+
+use bench_table::{
+    ctxt_switches, median, quantile, restart_gaps, rss_breakdown, threads_of, verdict, write_table,
+    Goal, Row,
+};
 
 struct Env {
     dir: PathBuf,
@@ -122,7 +139,96 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-fn idle(env: &Env, secs: u64) -> Result<(f64, f64)> {
+/// What an idle supervisor cost over the sampling period.
+struct Idle {
+    secs: f64,
+    rss_peak_mib: f64,
+    cpu_pct: f64,
+    wakeups_per_s: f64,
+    /// Wake-ups per second by thread name, busiest first.
+    by_thread: String,
+    /// `smaps_rollup` and thread count at the end.
+    rss_breakdown: String,
+}
+
+/// Context switches of each of `pid`'s threads, by thread id: (name, count).
+fn thread_switches(pid: u32) -> BTreeMap<String, (String, u64)> {
+    let mut m = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return m;
+    };
+    for e in dir.flatten() {
+        let tid = e.file_name().to_string_lossy().into_owned();
+        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else {
+            continue;
+        };
+        let name = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Name:"))
+            .unwrap_or("?")
+            .trim()
+            .to_string();
+        m.insert(tid, (name, ctxt_switches(&status)));
+    }
+    m
+}
+
+/// Samples `pid` for `secs`: peak RSS, CPU share of a core, wake-ups (by
+/// thread), and the RSS breakdown at the end.
+fn sample_idle(pid: u32, secs: u64) -> Result<Idle> {
+    let t0 = Instant::now();
+    let c0 = proc_cpu_ticks(pid)?;
+    let s0 = thread_switches(pid);
+    let mut peak = 0;
+    while t0.elapsed() < Duration::from_secs(secs) {
+        peak = peak.max(proc_rss_kb(pid)?);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let cpu = (proc_cpu_ticks(pid)? - c0) as f64 / clk_tck() / elapsed * 100.0;
+    let s1 = thread_switches(pid);
+    let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+    for (tid, (name, n)) in &s1 {
+        let before = s0.get(tid).map_or(0, |(_, b)| *b);
+        *by_name.entry(name.clone()).or_default() += n.saturating_sub(before);
+    }
+    let total: u64 = by_name.values().sum();
+    let mut busiest: Vec<(String, u64)> = by_name.into_iter().collect();
+    busiest.sort_by_key(|b| std::cmp::Reverse(b.1));
+    let by_thread = busiest
+        .iter()
+        .map(|(name, n)| format!("{name} {:.2}/s", *n as f64 / elapsed))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| threads_of(&s))
+        .unwrap_or(0);
+    Ok(Idle {
+        secs: elapsed,
+        rss_peak_mib: peak as f64 / 1024.0,
+        cpu_pct: cpu,
+        wakeups_per_s: total as f64 / elapsed,
+        by_thread,
+        rss_breakdown: rss_breakdown(&rollup, threads),
+    })
+}
+
+/// The first line of a pid file, as a pid.
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// wemixvisor idle with a devnode making a block a second, then
+/// supervisord supervising the very command line wemixvisor gave the node.
+fn idle(env: &Env, supervisord: &Path, secs: u64) -> Result<(Idle, Idle)> {
     let port = free_port()?;
     let home = env.home(
         "idle",
@@ -142,28 +248,47 @@ fn idle(env: &Env, secs: u64) -> Result<(f64, f64)> {
     )?;
     let child = env.run(&home, &["--http.port", &port.to_string()])?;
     std::thread::sleep(Duration::from_secs(3));
-    let pid = child.id();
-    let t0 = Instant::now();
-    let c0 = proc_cpu_ticks(pid)?;
-    let mut peak = 0;
-    while t0.elapsed() < Duration::from_secs(secs) {
-        peak = peak.max(proc_rss_kb(pid)?);
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let cpu = (proc_cpu_ticks(pid)? - c0) as f64 / clk_tck() / t0.elapsed().as_secs_f64() * 100.0;
+    let node_cmdline = read_pid(&home.join("state/node.pid"))
+        .and_then(|p| std::fs::read(format!("/proc/{p}/cmdline")).ok())
+        .map(|raw| {
+            raw.split(|b| *b == 0)
+                .filter(|w| !w.is_empty())
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect::<Vec<_>>()
+        });
+    let ours = sample_idle(child.id(), secs);
     stop(child);
-    Ok((peak as f64 / 1024.0, cpu))
+    let ours = ours?;
+    let node_cmdline = node_cmdline.context("wemixvisor's node was not running after 3 s")?;
+    let mut sup = bench_supervisord::spawn(
+        supervisord,
+        &env.dir.join("supervisord-idle"),
+        &bench_supervisord::shell_words(&node_cmdline),
+    )?;
+    std::thread::sleep(Duration::from_secs(3));
+    if sup.try_wait()?.is_some() {
+        bail!(
+            "supervisord exited at once; see {}",
+            env.dir.join("supervisord-idle/supervisord.log").display()
+        );
+    }
+    let theirs = sample_idle(sup.id(), secs);
+    stop(sup);
+    Ok((ours, theirs?))
+}
+
+/// The script both supervisors restart: marks its start and its exit, then
+/// exits 1 at once.
+fn crash_script(marks: &Path) -> String {
+    format!(
+        "echo \"start $(date +%s%N)\" >> '{m}'\necho \"exit $(date +%s%N)\" >> '{m}'\nexit 1",
+        m = marks.display()
+    )
 }
 
 fn restart_latency(env: &Env) -> Result<Vec<f64>> {
     let marks = env.dir.join("restart-marks");
-    let home = env.home(
-        "restart",
-        &format!(
-            "echo \"start $(date +%s%N)\" >> '{m}'\necho \"exit $(date +%s%N)\" >> '{m}'\nexit 1",
-            m = marks.display()
-        ),
-    )?;
+    let home = env.home("restart", &crash_script(&marks))?;
     for (k, v) in [
         ("restart.backoff_initial", "1ms"),
         ("restart.backoff_max", "1ms"),
@@ -178,23 +303,32 @@ fn restart_latency(env: &Env) -> Result<Vec<f64>> {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop(child);
-    let text = std::fs::read_to_string(&marks)?;
-    let mut last_exit: Option<u64> = None;
-    let mut lat = Vec::new();
-    for l in text.lines() {
-        let (kind, t) = l.split_once(' ').context("bad mark")?;
-        let t: u64 = t.parse()?;
-        match kind {
-            "exit" => last_exit = Some(t),
-            _ => {
-                if let Some(e) = last_exit.take() {
-                    lat.push((t.saturating_sub(e)) as f64 / 1e6);
-                }
-            }
-        }
+    Ok(restart_gaps(&std::fs::read_to_string(&marks)?))
+}
+
+/// supervisord restarting the same crashing script, until 41 starts.
+fn restart_latency_supervisord(env: &Env, supervisord: &Path) -> Result<Vec<f64>> {
+    let marks = env.dir.join("supervisord-restart-marks");
+    let bin = env.dir.join("supervisord-restart-node");
+    script(&bin, &crash_script(&marks))?;
+    let mut sup = bench_supervisord::spawn(
+        supervisord,
+        &env.dir.join("supervisord-restart"),
+        &bench_supervisord::shell_words(&[bin.to_string_lossy().into_owned()]),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let starts = || {
+        std::fs::read_to_string(&marks)
+            .map(|t| t.lines().filter(|l| l.starts_with("start")).count())
+            .unwrap_or(0)
+    };
+    while starts() < 41 && Instant::now() < deadline && sup.try_wait()?.is_none() {
+        std::thread::sleep(Duration::from_millis(50));
     }
-    lat.sort_by(|a, b| a.total_cmp(b));
-    Ok(lat)
+    stop(sup);
+    Ok(restart_gaps(
+        &std::fs::read_to_string(&marks).unwrap_or_default(),
+    ))
 }
 
 fn capture_throughput(env: &Env, mib: u64) -> Result<(f64, f64)> {
@@ -362,20 +496,7 @@ fn api_load(env: &Env, clients: usize, secs: u64) -> Result<Load> {
             .copied()
             .unwrap_or(f64::NAN)
     };
-    let mut restarts = Vec::new();
-    let mut last_exit: Option<u64> = None;
-    for l in std::fs::read_to_string(&marks).unwrap_or_default().lines() {
-        let Some((kind, t)) = l.split_once(' ') else {
-            continue;
-        };
-        let Ok(t) = t.parse::<u64>() else { continue };
-        if kind == "exit" {
-            last_exit = Some(t);
-        } else if let Some(e) = last_exit.take() {
-            restarts.push(t.saturating_sub(e) as f64 / 1e6);
-        }
-    }
-    restarts.sort_by(|a, b| a.total_cmp(b));
+    let restarts = restart_gaps(&std::fs::read_to_string(&marks).unwrap_or_default());
     Ok(Load {
         clients,
         secs: elapsed,
@@ -387,6 +508,26 @@ fn api_load(env: &Env, clients: usize, secs: u64) -> Result<Load> {
         rss_after_mib: after as f64 / 1024.0,
         restarts_under_load: restarts,
     })
+}
+
+/// A size: `1G`, `640M`, `64K` or plain bytes.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last()? {
+        (i, 'G' | 'g') => (&s[..i], 1u64 << 30),
+        (i, 'M' | 'm') => (&s[..i], 1 << 20),
+        (i, 'K' | 'k') => (&s[..i], 1 << 10),
+        _ => (s, 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some((n * mult as f64) as u64)
+}
+
+fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Runs every benchmark and prints one table (`api`: only the API load
@@ -417,89 +558,182 @@ pub fn run(args: &[String]) -> Result<()> {
         wemixvisor: target.join("wemixvisor"),
         devnode: target.join("devnode"),
     };
-    let idle_secs: u64 = std::env::var("WEMIXVISOR_BENCH_IDLE_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
-    let mib: u64 = std::env::var("WEMIXVISOR_BENCH_FLOOD_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512);
+    let idle_secs: u64 = env_or("WEMIXVISOR_BENCH_IDLE_SECS", 120);
+    let mib: u64 = env_or("WEMIXVISOR_BENCH_FLOOD_MIB", 512);
+    let load_secs: u64 = env_or("WEMIXVISOR_BENCH_LOAD_SECS", 30);
+    let upgrade_bytes = match std::env::var("WEMIXVISOR_BENCH_UPGRADE_BYTES") {
+        Ok(v) => parse_size(&v).with_context(|| {
+            format!("WEMIXVISOR_BENCH_UPGRADE_BYTES='{v}' is not a size (1G, 64M, 500000)")
+        })?,
+        Err(_) => 1 << 30,
+    };
 
     eprintln!("bench: restart latency ...");
     let lat = restart_latency(&env)?;
-    let median = lat.get(lat.len() / 2).copied().unwrap_or(f64::NAN);
-    let load_secs: u64 = std::env::var("WEMIXVISOR_BENCH_LOAD_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
     eprintln!("bench: API under load, 100 clients for {load_secs}s ...");
     let load = api_load(&env, 100, load_secs)?;
-    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
     if only_api {
-        return write_load(&mut out, &load, median);
+        load_rows(&mut rows, &load, median(&lat));
+        let mut out = std::io::stdout().lock();
+        write_table(&mut out, &rows)?;
+        return Ok(());
     }
-    eprintln!("bench: idle supervisor for {idle_secs}s ...");
-    let (rss, cpu) = idle(&env, idle_secs)?;
+    let supervisord = bench_supervisord::install()?;
+    eprintln!("bench: supervisord restart latency ...");
+    let sup_lat = restart_latency_supervisord(&env, &supervisord)?;
+    eprintln!("bench: idle wemixvisor, then idle supervisord, {idle_secs}s each ...");
+    let (ours, theirs) = idle(&env, &supervisord, idle_secs)?;
     eprintln!("bench: log capture of {mib} MiB ...");
     let (direct, captured) = capture_throughput(&env, mib)?;
+    let downtime = bench_upgrade::measure(&env, upgrade_bytes)?;
 
-    let p90 = lat.get(lat.len() * 9 / 10).copied().unwrap_or(f64::NAN);
+    let idle_label = format!("devnode idle, {:.0} s", ours.secs);
+    rows.push(Row::judged(
+        format!("supervisor peak RSS, {idle_label}"),
+        format!("{:.1} MiB", ours.rss_peak_mib),
+        format!("supervisord {:.1} MiB", theirs.rss_peak_mib),
+        "≤ 8 MiB",
+        verdict(ours.rss_peak_mib, Goal::AtMost(8.0), "MiB"),
+    ));
+    rows.push(Row::judged(
+        format!("supervisor CPU, {idle_label}"),
+        format!(
+            "{:.3} % of a core ({:.2} wake-ups/s)",
+            ours.cpu_pct, ours.wakeups_per_s
+        ),
+        format!(
+            "supervisord {:.3} % ({:.2} wake-ups/s)",
+            theirs.cpu_pct, theirs.wakeups_per_s
+        ),
+        "≤ 0.05 %",
+        verdict(ours.cpu_pct, Goal::AtMost(0.05), "% of a core"),
+    ));
+    rows.push(Row::judged(
+        format!(
+            "restart after a crash, node exit → next exec (median / p90 of {} / {})",
+            lat.len(),
+            sup_lat.len()
+        ),
+        format!("{:.1} ms / {:.1} ms", median(&lat), quantile(&lat, 0.9)),
+        format!(
+            "supervisord {:.1} ms / {:.1} ms",
+            median(&sup_lat),
+            quantile(&sup_lat, 0.9)
+        ),
+        "≤ 10 ms",
+        verdict(median(&lat), Goal::AtMost(10.0), "ms"),
+    ));
+    let own = downtime.node_stop_ms + downtime.node_start_ms;
+    rows.push(Row::judged(
+        "upgrade downtime on devnode, RPC gone → new RPC answers, minus the node's own stop and start",
+        format!(
+            "{:.1} ms ({:.1} ms in all)",
+            downtime.plain_ms - own,
+            downtime.plain_ms
+        ),
+        format!(
+            "devnode alone: stop {:.1} ms + start {:.1} ms",
+            downtime.node_stop_ms, downtime.node_start_ms
+        ),
+        "≤ 8 ms (keep)",
+        verdict(downtime.plain_ms - own, Goal::AtMost(8.0), "ms"),
+    ));
+    let snap_ms = downtime.snapshot_ms - downtime.plain_ms;
+    let speed = downtime.cp_sync_ms / snap_ms;
+    rows.push(Row::judged(
+        format!(
+            "upgrade downtime with a pre-upgrade snapshot of a {:.2} GB geth-shaped datadir (minus stop and start)",
+            downtime.data_bytes as f64 / 1e9
+        ),
+        format!(
+            "{:.0} ms; the snapshot {:.0} ms = {:.2}× `cp -a && sync` speed",
+            downtime.snapshot_ms - own,
+            snap_ms,
+            speed
+        ),
+        format!("`cp -a && sync` {:.0} ms", downtime.cp_sync_ms),
+        "≥ 0.9× `cp -a && sync`",
+        verdict(speed, Goal::AtLeast(0.9), "×"),
+    ));
+    rows.push(Row::info(
+        "log flood through the capture (vs written straight to a file)",
+        format!("{captured:.0} MiB/s ({:.0} %)", captured / direct * 100.0),
+        format!("direct {direct:.0} MiB/s"),
+    ));
+    load_rows(&mut rows, &load, median(&lat));
+    rows.extend(bench_backup::rows()?);
+
     let nproc = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    writeln!(out, "\nwemixvisor overhead ({nproc} cores, release build)")?;
-    writeln!(out, "| measure | value | goal |")?;
-    writeln!(out, "|---|---|---|")?;
+    let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "| supervisor peak RSS, devnode idle {idle_secs}s | {rss:.1} MiB | <= 10 MB |"
+        "\nwemixvisor against its anchors ({nproc} cores, release build)"
     )?;
+    write_table(&mut out, &rows)?;
     writeln!(
         out,
-        "| supervisor CPU, devnode idle {idle_secs}s | {cpu:.3} % of a core | <= 0.1 % |"
+        "\nwhere the idle memory and CPU go (/proc at the end of the idle period):"
     )?;
-    writeln!(out, "| restart latency, exit -> next exec (median / p90 of {}) | {median:.1} ms / {p90:.1} ms | <= 20 ms |", lat.len())?;
-    writeln!(
-        out,
-        "| log flood written straight to a file | {direct:.0} MiB/s | |"
-    )?;
-    writeln!(out, "| log flood through wemixvisor's capture | {captured:.0} MiB/s ({:.0} %) | >= 90 % of direct |", captured / direct * 100.0)?;
-    write_load(&mut out, &load, median)?;
-    bench_backup::write_rows(&mut out)?;
-    drop(out);
+    for (who, i) in [("wemixvisor", &ours), ("supervisord", &theirs)] {
+        writeln!(out, "- {who}: {}", i.rss_breakdown)?;
+        writeln!(out, "  wake-ups by thread: {}", i.by_thread)?;
+    }
     Ok(())
 }
 
 /// The API load rows, with the idle restart latency `idle_ms` beside the
 /// one under load.
-fn write_load(out: &mut impl Write, load: &Load, idle_ms: f64) -> Result<()> {
-    let median = idle_ms;
-    let lm = load
-        .restarts_under_load
-        .get(load.restarts_under_load.len() / 2)
-        .copied()
-        .unwrap_or(f64::NAN);
-    writeln!(
-        out,
-        "| API load: {} clients on /api/v1/status and /metrics over TCP with the token, {:.0}s | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors of {} | 0 errors |",
-        load.clients,
-        load.secs,
-        load.requests as f64 / load.secs,
-        load.p50_ms,
-        load.p99_ms,
-        load.errors,
-        load.requests
-    )?;
-    writeln!(
-        out,
-        "| restart latency under that load (median of {}) next to idle | {lm:.1} ms vs {median:.1} ms | |",
-        load.restarts_under_load.len()
-    )?;
-    writeln!(
-        out,
-        "| supervisor RSS under the API load / 5 s after | {:.1} MiB / {:.1} MiB | |",
-        load.rss_peak_mib, load.rss_after_mib
-    )?;
-    Ok(())
+fn load_rows(rows: &mut Vec<Row>, load: &Load, idle_ms: f64) {
+    rows.push(Row::judged(
+        format!(
+            "API load: {} clients on /api/v1/status and /metrics over TCP with the token, {:.0} s",
+            load.clients, load.secs
+        ),
+        format!(
+            "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors of {}",
+            load.requests as f64 / load.secs,
+            load.p50_ms,
+            load.p99_ms,
+            load.errors,
+            load.requests
+        ),
+        "",
+        "0 errors",
+        verdict(load.errors as f64, Goal::AtMost(0.0), "errors"),
+    ));
+    rows.push(Row::info(
+        format!(
+            "restart after a crash under that load (median of {})",
+            load.restarts_under_load.len()
+        ),
+        format!("{:.1} ms", median(&load.restarts_under_load)),
+        format!("idle {idle_ms:.1} ms"),
+    ));
+    rows.push(Row::info(
+        "supervisor RSS under the API load / 5 s after",
+        format!(
+            "{:.1} MiB / {:.1} MiB",
+            load.rss_peak_mib, load.rss_after_mib
+        ),
+        "",
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes_and_refuse_garbage() {
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("64M"), Some(64 << 20));
+        assert_eq!(parse_size("0.5g"), Some(1 << 29));
+        assert_eq!(parse_size("500000"), Some(500_000));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("-1G"), None);
+        assert_eq!(parse_size(""), None);
+    }
 }

@@ -1,19 +1,19 @@
 //! The backup rows of `cargo xtask bench`: runs the snapshot benchmark of
 //! `wemixvisor-backup` (release build, `WEMIXVISOR_BENCH_BYTES` sets the
 //! data size, default 640M) and puts its rows into the bench's table, so
-//! full snapshot, `cp -a && sync`, incremental and restore figures come out
-//! of one run beside the supervisor's.
+//! full snapshot against `cp -a && sync`, incremental against full, verify
+//! and restore figures come out of one run beside the supervisor's.
 
-use std::io::Write;
 use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 
+use super::bench_table::Row;
 use crate::cargo;
 
-/// Runs the snapshot benchmark and writes its `| measure | value | goal |`
-/// rows to `out`.
-pub fn write_rows(out: &mut impl Write) -> Result<()> {
+/// Runs the snapshot benchmark and returns its rows (it prints them in
+/// the bench table's five columns).
+pub fn rows() -> Result<Vec<Row>> {
     eprintln!("bench: backup snapshots against cp -a && sync ...");
     let output = cargo()
         .args([
@@ -32,12 +32,50 @@ pub fn write_rows(out: &mut impl Write) -> Result<()> {
         bail!("the backup benchmark failed: {}", output.status);
     }
     let text = String::from_utf8_lossy(&output.stdout);
-    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+    let rows: Vec<Row> = text.lines().filter_map(parse_row).collect();
     if rows.is_empty() {
         bail!("the backup benchmark printed no table rows");
     }
-    for row in rows {
-        writeln!(out, "{row}")?;
+    Ok(rows)
+}
+
+/// A `| measure | ours | anchor | goal | verdict |` line as a row; the
+/// header, its rule and other lines are not rows.
+fn parse_row(line: &str) -> Option<Row> {
+    let inner = line.trim().strip_prefix('|')?.strip_suffix('|')?;
+    let cells: Vec<&str> = inner.split('|').map(str::trim).collect();
+    let [measure, ours, anchor, goal, verdict] = cells.as_slice() else {
+        return None;
+    };
+    if *measure == "measure" || measure.starts_with("---") {
+        return None;
     }
-    Ok(())
+    Some(Row {
+        measure: measure.to_string(),
+        ours: ours.to_string(),
+        anchor: anchor.to_string(),
+        goal: goal.to_string(),
+        verdict: verdict.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_cell_rows_parse_and_the_header_does_not() {
+        let r = parse_row("| full snapshot | 1.2 s | cp 1.0 s | ≥ 0.9× | missed by 0.07× (8 %) |")
+            .expect("a row");
+        assert_eq!(r.measure, "full snapshot");
+        assert_eq!(r.anchor, "cp 1.0 s");
+        assert_eq!(r.verdict, "missed by 0.07× (8 %)");
+        assert!(parse_row("| measure | wemixvisor | anchor | goal | verdict |").is_none());
+        assert!(parse_row("|---|---|---|---|---|").is_none());
+        let empty = parse_row("| backup data: 9 files | tables, freezer | | | |").expect("a row");
+        assert_eq!(empty.ours, "tables, freezer");
+        assert_eq!(empty.goal, "");
+        assert!(parse_row("| a | b | c |").is_none());
+        assert!(parse_row("bench: running").is_none());
+    }
 }

@@ -45,7 +45,7 @@ fn usage() -> &'static str {
   package    cargo package of the library crates, and cargo doc
   darwin-check  clippy of the workspace for both macOS targets (zig cc, no SDK)
   fuzz       run the fuzz targets (cargo-fuzz, nightly) [--time S seconds each] [TARGET...]
-  demo       show an upgrade of a simulated node from start to finish\n  bench      supervisor overhead (RSS, CPU, restart latency, log capture, API load) and backup speed [api: the API load alone]"
+  demo       show an upgrade of a simulated node from start to finish\n  bench      one table beside the anchors (supervisord, cp -a): RSS, CPU, restart, upgrade downtime, snapshots, API load [api: the API load alone]"
 }
 
 fn main() {
