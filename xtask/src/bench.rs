@@ -535,7 +535,8 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
 }
 
 /// Runs every benchmark and prints one table (`api`: only the API load
-/// and the restart latency it is compared with).
+/// and the restart latency it is compared with; `upgrade`: only the
+/// upgrade downtime rows and their profile).
 pub fn run(args: &[String]) -> Result<()> {
     let only = match args {
         [] => None,
