@@ -67,8 +67,9 @@ fn verdict(value: f64, goal: f64, at_least: bool, unit: &str) -> String {
     } else if over <= 0.0 {
         "met".into()
     } else {
+        let sep = if unit.starts_with('×') { "" } else { " " };
         format!(
-            "missed by {over:.2}{unit} ({:.0} %)",
+            "missed by {over:.2}{sep}{unit} ({:.0} %)",
             over / goal.abs().max(1e-9) * 100.0
         )
     }

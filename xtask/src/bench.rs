@@ -131,11 +131,15 @@ fn proc_rss_kb(pid: u32) -> Result<u64> {
         .context("no VmRSS")
 }
 
+/// SIGTERM to a child that still runs, then reaps it.
 fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+    }
     let _ = child.wait();
 }
 
@@ -531,12 +535,13 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
 }
 
 /// Runs every benchmark and prints one table (`api`: only the API load
-/// and the restart latency it is compared with).
+/// and the restart latency it is compared with; `upgrade`: only the
+/// upgrade downtime rows and their profile).
 pub fn run(args: &[String]) -> Result<()> {
-    let only_api = match args {
-        [] => false,
-        [a] if a == "api" => true,
-        other => bail!("unknown bench arguments {other:?} (expected nothing or `api`)"),
+    let only = match args {
+        [] => None,
+        [a] if a == "api" || a == "upgrade" => Some(a.as_str()),
+        other => bail!("unknown bench arguments {other:?} (expected nothing, `api` or `upgrade`)"),
     };
     sh(cargo().args([
         "build",
@@ -568,15 +573,22 @@ pub fn run(args: &[String]) -> Result<()> {
         Err(_) => 1 << 30,
     };
 
+    let mut rows = Vec::new();
+    if only == Some("upgrade") {
+        let downtime = bench_upgrade::measure(&env, upgrade_bytes)?;
+        upgrade_rows(&mut rows, &downtime);
+        let mut out = std::io::stdout().lock();
+        write_table(&mut out, &rows)?;
+        write_upgrade_profile(&mut out, &downtime)?;
+        return Ok(());
+    }
     eprintln!("bench: restart latency ...");
     let lat = restart_latency(&env)?;
     eprintln!("bench: API under load, 100 clients for {load_secs}s ...");
     let load = api_load(&env, 100, load_secs)?;
-    let mut rows = Vec::new();
-    if only_api {
+    if only == Some("api") {
         load_rows(&mut rows, &load, median(&lat));
-        let mut out = std::io::stdout().lock();
-        write_table(&mut out, &rows)?;
+        write_table(&mut std::io::stdout().lock(), &rows)?;
         return Ok(());
     }
     let supervisord = bench_supervisord::install()?;
@@ -624,16 +636,50 @@ pub fn run(args: &[String]) -> Result<()> {
         "≤ 10 ms",
         verdict(median(&lat), Goal::AtMost(10.0), "ms"),
     ));
+    upgrade_rows(&mut rows, &downtime);
+    rows.push(Row::info(
+        "log flood through the capture (vs written straight to a file)",
+        format!("{captured:.0} MiB/s ({:.0} %)", captured / direct * 100.0),
+        format!("direct {direct:.0} MiB/s"),
+    ));
+    load_rows(&mut rows, &load, median(&lat));
+    rows.extend(bench_backup::rows()?);
+
+    let nproc = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "\nwemixvisor against its anchors ({nproc} cores, release build)"
+    )?;
+    write_table(&mut out, &rows)?;
+    write_upgrade_profile(&mut out, &downtime)?;
+    writeln!(
+        out,
+        "\nwhere the idle memory and CPU go (/proc at the end of the idle period):"
+    )?;
+    for (who, i) in [("wemixvisor", &ours), ("supervisord", &theirs)] {
+        writeln!(out, "- {who}: {}", i.rss_breakdown)?;
+        writeln!(out, "  wake-ups by thread: {}", i.by_thread)?;
+    }
+    Ok(())
+}
+
+/// The upgrade downtime rows: without a snapshot (what the supervisor
+/// adds to devnode's own stop and start), and with one (its cost beside
+/// `cp -a && sync`).
+fn upgrade_rows(rows: &mut Vec<Row>, downtime: &bench_upgrade::Downtime) {
     let own = downtime.node_stop_ms + downtime.node_start_ms;
     rows.push(Row::judged(
-        "upgrade downtime on devnode, RPC gone → new RPC answers, minus the node's own stop and start",
+        format!("upgrade downtime on devnode, RPC gone → new RPC answers, minus the node's own stop and start (median of {})", downtime.plain_rounds),
         format!(
             "{:.1} ms ({:.1} ms in all)",
             downtime.plain_ms - own,
             downtime.plain_ms
         ),
         format!(
-            "devnode alone: stop {:.1} ms + start {:.1} ms",
+            "devnode alone: RPC gone → exit {:.1} ms + exec → RPC answers {:.1} ms",
             downtime.node_stop_ms, downtime.node_start_ms
         ),
         "≤ 8 ms (keep)",
@@ -656,30 +702,20 @@ pub fn run(args: &[String]) -> Result<()> {
         "≥ 0.9× `cp -a && sync`",
         verdict(speed, Goal::AtLeast(0.9), "×"),
     ));
-    rows.push(Row::info(
-        "log flood through the capture (vs written straight to a file)",
-        format!("{captured:.0} MiB/s ({:.0} %)", captured / direct * 100.0),
-        format!("direct {direct:.0} MiB/s"),
-    ));
-    load_rows(&mut rows, &load, median(&lat));
-    rows.extend(bench_backup::rows()?);
+}
 
-    let nproc = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "\nwemixvisor against its anchors ({nproc} cores, release build)"
-    )?;
-    write_table(&mut out, &rows)?;
-    writeln!(
-        out,
-        "\nwhere the idle memory and CPU go (/proc at the end of the idle period):"
-    )?;
-    for (who, i) in [("wemixvisor", &ours), ("supervisord", &theirs)] {
-        writeln!(out, "- {who}: {}", i.rss_breakdown)?;
-        writeln!(out, "  wake-ups by thread: {}", i.by_thread)?;
+/// Where one switch-over's time went (strace of the supervisor).
+fn write_upgrade_profile(out: &mut impl Write, d: &bench_upgrade::Downtime) -> Result<()> {
+    match &d.profile {
+        Some(p) => writeln!(
+            out,
+            "\nwhere an upgrade's time goes (one more switch under strace -f, slower than untraced): SIGTERM → new node's exec {:.1} ms, of which {} fsync/fdatasync {:.1} ms, {} renames; devnode's own stop is {:.1} ms of it",
+            p.window_ms, p.syncs, p.sync_ms, p.renames, d.node_stop_ms
+        )?,
+        None => writeln!(
+            out,
+            "\n(no strace here: install it for the profile of an upgrade's switch-over)"
+        )?,
     }
     Ok(())
 }

@@ -219,6 +219,75 @@ pub fn restart_gaps(marks: &str) -> Vec<f64> {
     gaps
 }
 
+/// Where one switch-over's time goes, from `strace -f -tt -T` of the
+/// supervisor: SIGTERM to the old node until the exec of the new one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwitchProfile {
+    /// SIGTERM to the new node's exec, ms.
+    pub window_ms: f64,
+    /// fsync/fdatasync calls in the window and the time they took, ms.
+    pub syncs: usize,
+    pub sync_ms: f64,
+    /// rename calls in the window.
+    pub renames: usize,
+}
+
+/// Reads a `strace -f -tt -T` log: the first SIGTERM sent (kill, tgkill or
+/// pidfd_send_signal) up to the next `execve` (the new node's); None when
+/// either is missing.
+pub fn switch_profile(trace: &str) -> Option<SwitchProfile> {
+    // "<pid> HH:MM:SS.ffffff <call>": seconds of the day and the call.
+    let parse = |l: &str| -> Option<(f64, String)> {
+        // strace pads the pid column.
+        let rest = l.trim_start();
+        let (_pid, rest) = rest.split_once(' ')?;
+        let (t, rest) = rest.trim_start().split_once(' ')?;
+        let rest = rest.to_string();
+        let mut hms = t.split(':');
+        let h: f64 = hms.next()?.parse().ok()?;
+        let m: f64 = hms.next()?.parse().ok()?;
+        let s: f64 = hms.next()?.parse().ok()?;
+        Some((h * 3600.0 + m * 60.0 + s, rest))
+    };
+    let duration = |call: &str| -> f64 {
+        call.rsplit_once('<')
+            .and_then(|(_, d)| d.trim_end().strip_suffix('>')?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let is = |call: &str, names: &[&str]| {
+        names.iter().any(|n| {
+            call.starts_with(&format!("{n}(")) || call.starts_with(&format!("<... {n} resumed>"))
+        })
+    };
+    let mut start: Option<f64> = None;
+    let (mut syncs, mut sync_ms, mut renames) = (0, 0.0, 0);
+    for l in trace.lines() {
+        let Some((t, call)) = parse(l) else { continue };
+        let Some(t0) = start else {
+            if is(&call, &["kill", "tgkill", "pidfd_send_signal"]) && call.contains("SIGTERM") {
+                start = Some(t);
+            }
+            continue;
+        };
+        if call.starts_with("execve(") {
+            return Some(SwitchProfile {
+                window_ms: (t - t0) * 1e3,
+                syncs,
+                sync_ms,
+                renames,
+            });
+        }
+        let finished = !call.contains("<unfinished ...>");
+        if finished && is(&call, &["fsync", "fdatasync"]) {
+            syncs += 1;
+            sync_ms += duration(&call) * 1e3;
+        } else if finished && is(&call, &["rename", "renameat", "renameat2"]) {
+            renames += 1;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +377,33 @@ Swap:                  0 kB
         assert_eq!(median(&v), 3.0);
         assert_eq!(quantile(&v, 0.9), 4.0);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn switch_profile_sums_the_syncs_between_sigterm_and_the_new_exec() {
+        let trace = "\
+100 10:00:00.000000 fsync(3) = 0 <0.500000>
+99  10:00:00.900000 execve(\"/tmp/v7-node\", [\"--help\"], 0x0) = 0 <0.000300>
+100 10:00:01.000000 kill(-200, SIGTERM) = 0 <0.000010>
+101 10:00:01.010000 fsync(7 <unfinished ...>
+100 10:00:01.011000 renameat2(AT_FDCWD, \"a.tmp\", AT_FDCWD, \"a\", 0) = 0 <0.000020>
+101 10:00:01.015000 <... fsync resumed>) = 0 <0.005000>
+101 10:00:01.020000 fdatasync(8) = 0 <0.002500>
+300 10:00:01.040000 execve(\"/tmp/current/bin/geth\", [\"x\"], 0x0) = 0 <0.000300>
+300 10:00:01.041000 execve(\"/tmp/devnode\", [\"x\"], 0x0) = 0 <0.000300>
+300 10:00:01.050000 fsync(9) = 0 <0.100000>
+";
+        let p = switch_profile(trace).expect("a window");
+        assert!((p.window_ms - 40.0).abs() < 1e-6, "{p:?}");
+        assert_eq!(p.syncs, 2);
+        assert!((p.sync_ms - 7.5).abs() < 1e-6, "{p:?}");
+        assert_eq!(p.renames, 1);
+        let no_exec: String = trace
+            .lines()
+            .filter(|l| !l.contains("execve"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(switch_profile(&no_exec), None);
+        assert_eq!(switch_profile("100 10:00:00.0 fsync(3) = 0 <0.1>\n"), None);
     }
 }

@@ -1,8 +1,11 @@
 //! Upgrade downtime on devnode, driven through the real `wemixvisor`: a
 //! home with devnode v1.0.0, `upgrade add v2 --height H` while it makes
-//! blocks, and a probe of the node's RPC every millisecond. The downtime
+//! blocks (five upgrades in a row, the median taken), and a probe of the
+//! node's RPC every millisecond; then one more under `strace -f`, whose
+//! fsyncs and renames between SIGTERM and the new exec are the profile. The downtime
 //! runs from the first probe v1 no longer answers until v2 first answers;
-//! devnode's own stop (SIGTERM to exit) and start (exec to RPC answering),
+//! devnode's own stop (RPC gone after SIGTERM to exit) and start (exec to
+//! RPC answering),
 //! measured alone through the same wrapper script, are subtracted, which
 //! leaves what the supervisor adds. Run without a pre-upgrade snapshot and
 //! with one of a geth-shaped datadir (`WEMIXVISOR_BENCH_UPGRADE_BYTES`,
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::bench_table::median;
+use super::bench_table::{median, switch_profile, SwitchProfile};
 use super::{free_port, script, stop, Env};
 use crate::cargo;
 
@@ -95,7 +98,7 @@ fn devnode_script(env: &Env, name: &str, version: &str) -> Result<std::path::Pat
 }
 
 /// devnode's own start (exec of the wrapper to RPC answering) and stop
-/// (SIGTERM to exit), medians of `rounds`, in ms.
+/// (RPC gone after SIGTERM to exit), medians of `rounds`, in ms.
 fn node_alone(env: &Env, rounds: usize) -> Result<(f64, f64)> {
     let bin = devnode_script(env, "alone-node", "v1.0.0")?;
     let datadir = env.dir.join("alone-data");
@@ -119,13 +122,29 @@ fn node_alone(env: &Env, rounds: usize) -> Result<(f64, f64)> {
         }
         starts.push(t0.elapsed().as_secs_f64() * 1e3);
         std::thread::sleep(Duration::from_millis(500));
-        let t1 = Instant::now();
+        // The downtime starts when the RPC stops answering, and devnode
+        // answers for most of its graceful stop: its own share is from
+        // that moment to its exit.
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
-        child.wait()?;
-        stops.push(t1.elapsed().as_secs_f64() * 1e3);
+        let mut gone: Option<Instant> = None;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("devnode did not stop within 30 s of SIGTERM");
+            }
+            if gone.is_none() {
+                let t = Instant::now();
+                if client_version(port).is_none() {
+                    gone = Some(t);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        stops.push(gone.map_or(0.0, |g| g.elapsed().as_secs_f64() * 1e3));
     }
     starts.sort_by(|a, b| a.total_cmp(b));
     stops.sort_by(|a, b| a.total_cmp(b));
@@ -174,15 +193,18 @@ fn cp_sync(dir: &Path, scratch: &Path) -> Result<Duration> {
     Ok(d)
 }
 
-/// One upgrade v1 -> v2 through `wemixvisor run`; its downtime, and with
-/// `data_bytes` the `cp -a && sync` time of the datadir it snapshots.
-fn upgrade_once(
+/// `rounds` upgrades v1 -> v2 -> ... through one `wemixvisor run`, each
+/// added with `upgrade add --height` 25 blocks (5 s) after the previous
+/// one; the downtime of each, sorted, and with `data_bytes` the `cp -a &&
+/// sync` time of the datadir the first one snapshots.
+fn upgrades(
     env: &Env,
     name: &str,
+    rounds: u64,
     data_bytes: Option<u64>,
-) -> Result<(Duration, Option<Duration>)> {
+    profile: bool,
+) -> Result<(Vec<f64>, Option<Duration>, Option<SwitchProfile>)> {
     let v1 = devnode_script(env, &format!("{name}-v1"), "v1.0.0")?;
-    let v2 = devnode_script(env, &format!("{name}-v2"), "v2.0.0")?;
     let home = env.dir.join(name);
     env.wv(
         &home,
@@ -225,22 +247,76 @@ fn upgrade_once(
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        env.wv(
-            &home,
-            &[
-                "upgrade",
-                "add",
-                "v2",
-                "--binary",
-                &v2.to_string_lossy(),
-                "--height",
-                &(start + 5).to_string(),
-            ],
-        )?;
-        watch_switch(port, "v1.0.0", "v2.0.0", Duration::from_secs(900))
+        let adds = rounds + u64::from(profile);
+        for r in 1..=adds {
+            let bin = devnode_script(
+                env,
+                &format!("{name}-v{}", r + 1),
+                &format!("v{}.0.0", r + 1),
+            )?;
+            env.wv(
+                &home,
+                &[
+                    "upgrade",
+                    "add",
+                    &format!("v{}", r + 1),
+                    "--binary",
+                    &bin.to_string_lossy(),
+                    "--height",
+                    &(start + 5 + 25 * (r - 1)).to_string(),
+                ],
+            )?;
+        }
+        let mut downtimes = Vec::new();
+        for r in 1..=rounds {
+            let d = watch_switch(
+                port,
+                &format!("v{r}.0.0"),
+                &format!("v{}.0.0", r + 1),
+                Duration::from_secs(900),
+            )?;
+            downtimes.push(d.as_secs_f64() * 1e3);
+        }
+        downtimes.sort_by(|a, b| a.total_cmp(b));
+        let traced = if profile {
+            traced_switch(
+                child.id(),
+                port,
+                rounds + 1,
+                &env.dir.join(format!("{name}.strace")),
+            )
+        } else {
+            None
+        };
+        Ok((downtimes, traced))
     })();
     stop(child);
-    Ok((result?, cp))
+    let (downtimes, traced) = result?;
+    Ok((downtimes, cp, traced))
+}
+
+/// One more switch, `v<n>` to `v<n+1>`, with `strace -f` attached to the
+/// supervisor `pid` (not counted in the downtime: tracing slows every
+/// call); where its time went. None without strace or when the trace has
+/// no switch.
+fn traced_switch(pid: u32, port: u16, n: u64, log: &Path) -> Option<SwitchProfile> {
+    let strace = Command::new("strace")
+        .args(["-f", "-tt", "-T", "-s", "256", "-e"])
+        .arg("trace=kill,tgkill,pidfd_send_signal,fsync,fdatasync,rename,renameat,renameat2,execve")
+        .arg("-o")
+        .arg(log)
+        .arg("-p")
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let new = format!("v{}.0.0", n + 1);
+    let switched = watch_switch(port, &format!("v{n}.0.0"), &new, Duration::from_secs(120));
+    stop(strace);
+    switched.ok()?;
+    switch_profile(&std::fs::read_to_string(log).ok()?)
 }
 
 /// What the upgrade rows show.
@@ -248,29 +324,35 @@ pub struct Downtime {
     /// devnode's own stop and start, ms.
     pub node_stop_ms: f64,
     pub node_start_ms: f64,
-    /// RPC gone to RPC back, ms, without a snapshot.
+    /// RPC gone to RPC back, ms, without a snapshot (median).
     pub plain_ms: f64,
+    /// Upgrades that median is of.
+    pub plain_rounds: usize,
     /// The same with a pre-upgrade snapshot of `data_bytes`.
     pub snapshot_ms: f64,
     pub data_bytes: u64,
     /// `cp -a && sync` of that datadir, ms.
     pub cp_sync_ms: f64,
+    /// One more switch under strace, when strace is installed.
+    pub profile: Option<SwitchProfile>,
 }
 
 /// Measures devnode alone, then an upgrade without and with a snapshot.
 pub fn measure(env: &Env, data_bytes: u64) -> Result<Downtime> {
     eprintln!("bench: devnode's own stop and start ...");
-    let (node_stop_ms, node_start_ms) = node_alone(env, 5)?;
+    let (node_stop_ms, node_start_ms) = node_alone(env, 9)?;
     eprintln!("bench: upgrade downtime without a snapshot ...");
-    let (plain, _) = upgrade_once(env, "upgrade-plain", None)?;
+    let (plain, _, profile) = upgrades(env, "upgrade-plain", 5, None, true)?;
     eprintln!("bench: upgrade downtime with a pre-upgrade snapshot ...");
-    let (snap, cp) = upgrade_once(env, "upgrade-snap", Some(data_bytes))?;
+    let (snap, cp, _) = upgrades(env, "upgrade-snap", 1, Some(data_bytes), false)?;
     Ok(Downtime {
         node_stop_ms,
         node_start_ms,
-        plain_ms: plain.as_secs_f64() * 1e3,
-        snapshot_ms: snap.as_secs_f64() * 1e3,
+        plain_ms: median(&plain),
+        plain_rounds: plain.len(),
+        snapshot_ms: median(&snap),
         data_bytes,
         cp_sync_ms: cp.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
+        profile,
     })
 }

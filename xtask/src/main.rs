@@ -18,7 +18,8 @@
 //!   HTML report and a floor.
 //! - `dist`: release tarballs for five targets, checksums, the release
 //!   manifest and minisign signatures.
-//! - `bench`: the supervisor's overhead and the backup speed, side by side.
+//! - `bench [api | upgrade]`: one table of wemixvisor beside its anchors
+//!   (supervisord, `cp -a && sync`), each row with its goal and verdict.
 //! - `demo`: a temporary home with a simulated node, an upgrade scheduled a
 //!   few blocks ahead, the switch-over as it happens, and the result.
 
@@ -45,7 +46,7 @@ fn usage() -> &'static str {
   package    cargo package of the library crates, and cargo doc
   darwin-check  clippy of the workspace for both macOS targets (zig cc, no SDK)
   fuzz       run the fuzz targets (cargo-fuzz, nightly) [--time S seconds each] [TARGET...]
-  demo       show an upgrade of a simulated node from start to finish\n  bench      one table beside the anchors (supervisord, cp -a): RSS, CPU, restart, upgrade downtime, snapshots, API load [api: the API load alone]"
+  demo       show an upgrade of a simulated node from start to finish\n  bench      one table beside the anchors (supervisord, cp -a): RSS, CPU, restart, upgrade downtime, snapshots, API load [api | upgrade: those rows alone]"
 }
 
 fn main() {
