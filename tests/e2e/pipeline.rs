@@ -170,10 +170,11 @@ fn a_plan_queued_while_down_is_applied_when_the_head_jumps_past_it() {
         out.contains("queued upgrade 'v2'") && out.contains("state/status.json"),
         "{out}"
     );
-    // Heads are looked at every 3 s while blocks come every 100 ms: the
-    // supervisor never sees the height itself, only heads past it.
+    // No IPC, so no head subscription: heads are polled every 3 s while
+    // blocks come every 100 ms, and the supervisor never sees the height
+    // itself, only heads past it.
     h.ok(&["config", "set", "upgrade.poll_interval", "3s"]);
-    let mut run = h.spawn_run(&["--http.port", &port]);
+    let mut run = h.spawn_run(&["--http.port", &port, "--ipcdisable"]);
     let v = wait_for(Duration::from_secs(60), || {
         client_version(h.port).filter(|v| v.contains("v2.0.0"))
     });

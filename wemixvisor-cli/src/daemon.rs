@@ -120,6 +120,26 @@ fn spawn_sd_notify(handle: &wemixvisor_supervisor::SupervisorHandle) {
     });
 }
 
+/// Once the node first runs, start-up is over: the code pages only it
+/// needed are given back ([`wemixvisor_node::memory`]). Once, not on a timer.
+fn spawn_code_release(handle: &wemixvisor_supervisor::SupervisorHandle) {
+    let mut status = handle.watch_status();
+    tokio::spawn(async move {
+        loop {
+            if status.borrow_and_update().node.state == "running" {
+                break;
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+        match wemixvisor_node::memory::release_code_pages() {
+            Ok(bytes) => tracing::debug!(bytes, "start-up code pages released"),
+            Err(e) => tracing::debug!(error = %e, "cannot release start-up code pages"),
+        }
+    });
+}
+
 /// Runs the supervisor until it ends; returns its exit code.
 pub fn run_supervisor(
     home: Home,
@@ -191,6 +211,7 @@ async fn supervise(
         }
     });
     spawn_sd_notify(&handle);
+    spawn_code_release(&handle);
     let audit = wemixvisor_supervisor::audit::spawn_audit(&handle, home.audit_log_file());
     let metrics = wemixvisor_api::Metrics::new();
     metrics.spawn_consumer(&handle);

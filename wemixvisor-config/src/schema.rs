@@ -164,7 +164,7 @@ pub static KEYS: &[KeySpec] = &[
     key!(upgrade.restart_after_upgrade, Kind::Bool, env: ["DAEMON_RESTART_AFTER_UPGRADE"], reload: false,
         doc: "Start the new binary after an upgrade switch; false = wemixvisor exits after\nthe switch and leaves the start to the service manager."),
     key!(upgrade.poll_interval, Kind::Duration, env: ["DAEMON_POLL_INTERVAL"], reload: true,
-        doc: "How often upgrade-info.json and the chain head are checked.\nDAEMON_POLL_INTERVAL may also be a bare number of milliseconds (cosmovisor)."),
+        doc: "How often the head is polled while a plan waits for its height and the node\noffers no new-head subscription on its IPC socket, and upgrade-info.json is read\nwhere the file system gives no file events.\nDAEMON_POLL_INTERVAL may also be a bare number of milliseconds (cosmovisor)."),
     key!(upgrade.preupgrade_max_retries, Kind::U32, env: ["DAEMON_PREUPGRADE_MAX_RETRIES"], reload: false,
         doc: "How many times a pre-upgrade hook that exits with 31 is run again."),
     key!(upgrade.unsafe_skip_backup, Kind::Bool, env: ["UNSAFE_SKIP_BACKUP"], reload: false,

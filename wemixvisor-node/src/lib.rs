@@ -24,7 +24,8 @@
 //! - [`sdnotify`]: readiness, status, watchdog and stopping notifications
 //!   for systemd (`Type=notify`);
 //! - `reaper` (Linux): wemixvisor as a container's PID 1, a tiny init that
-//!   reaps orphaned grandchildren (child subreaper).
+//!   reaps orphaned grandchildren (child subreaper);
+//! - [`memory`]: gives back the code pages only start-up needed.
 //!
 //! # Theory of operation
 //! One tokio task owns each spawned child and waits on it; when it exits the
@@ -38,6 +39,7 @@
 mod error;
 pub mod health;
 mod logs;
+pub mod memory;
 pub mod orphan;
 mod process;
 #[cfg(target_os = "linux")]

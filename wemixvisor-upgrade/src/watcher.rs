@@ -6,6 +6,11 @@ use tokio::sync::mpsc;
 use wemixvisor_core::atomic::{read_bounded_regular, BoundedRead};
 use wemixvisor_core::{UpgradeInfo, UpgradeInfoError};
 
+/// With file events working, the file is still read this often (or every
+/// `poll`, if longer): a safety net for events lost, e.g. when the
+/// directory is replaced, at no cost to an idle daemon.
+pub const EVENTS_SAFETY_POLL: Duration = Duration::from_secs(60);
+
 /// Largest upgrade-info file read (a plan is a few hundred bytes).
 pub const MAX_UPGRADE_INFO_BYTES: u64 = 64 * 1024;
 
@@ -63,8 +68,10 @@ impl Drop for UpgradeInfoWatcher {
 }
 
 impl UpgradeInfoWatcher {
-    /// Starts watching `path`, polling every `poll` as a fallback. The plan
-    /// already in the file (if any) is the first one yielded.
+    /// Starts watching `path`: on file events, and by polling every `poll`
+    /// where events are not available (every [`EVENTS_SAFETY_POLL`] where
+    /// they are). The plan already in the file (if any) is the first one
+    /// yielded.
     pub fn spawn(path: PathBuf, poll: Duration) -> Self {
         let (wake_tx, mut wake_rx) = mpsc::channel::<()>(1);
         let watcher = Self::file_events(&path, wake_tx);
@@ -72,10 +79,17 @@ impl UpgradeInfoWatcher {
         let poll = poll.max(Duration::from_millis(10));
         let reads = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = reads.clone();
+        let mut events = watcher.is_some();
         let task = tokio::spawn(async move {
             let mut state = ReadState::default();
-            let mut events = true;
-            let mut tick = tokio::time::interval(poll);
+            let every = |events: bool| {
+                if events {
+                    poll.max(EVENTS_SAFETY_POLL)
+                } else {
+                    poll
+                }
+            };
+            let mut tick = tokio::time::interval(every(events));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -87,8 +101,12 @@ impl UpgradeInfoWatcher {
                 tokio::select! {
                     _ = tick.tick() => {}
                     woke = wake_rx.recv(), if events => {
-                        // No more file events (the watcher went away): poll only.
-                        events = woke.is_some();
+                        if woke.is_none() {
+                            // No more file events (the watcher went away): poll only.
+                            events = false;
+                            tick = tokio::time::interval(every(events));
+                            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        }
                     }
                 }
             }
@@ -256,6 +274,21 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(got.name, "v3");
+    }
+
+    #[tokio::test]
+    async fn with_file_events_a_short_poll_does_not_wake_it() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("upgrade-info.json");
+        let mut w = UpgradeInfoWatcher::spawn(p.clone(), Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(w.reads() <= 2, "{} reads in 500 ms", w.reads());
+        std::fs::write(&p, br#"{"name":"v2","height":10}"#).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.name, "v2");
     }
 
     #[test]

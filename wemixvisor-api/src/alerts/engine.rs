@@ -127,6 +127,10 @@ impl AlertEngine {
             let mut notes = rules.on_status(&first, Instant::now());
             loop {
                 let firing = rules.active();
+                // Repeats, refreshes and the node_down resolve concern
+                // firing alerts only: with none, time alone changes nothing
+                // and the engine sleeps until an event or a status change.
+                let ticking = !firing.is_empty();
                 if let Some(m) = &metrics {
                     m.set_active_alerts(&firing);
                 }
@@ -175,7 +179,7 @@ impl AlertEngine {
                         let _ = reply.send(());
                         Vec::new()
                     }
-                    _ = tick.tick() => {
+                    _ = tick.tick(), if ticking => {
                         let now = Instant::now();
                         let mut n = rules.due(now);
                         if now.saturating_duration_since(last_refresh) >= REFRESH_EVERY {
