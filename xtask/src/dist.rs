@@ -26,7 +26,8 @@
 //! frameworks at run time. File events use kqueue, which needs no framework.
 //! Each Mach-O binary is checked to load nothing but libSystem, libiconv
 //! and those frameworks, and to run on the oldest macOS Rust supports for
-//! its target (11.0 on arm64, 10.12 on x86-64).
+//! its target (11.0 on arm64, 10.12 on x86-64) with an intact ad-hoc code
+//! signature (arm64 macOS runs nothing unsigned).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -319,6 +320,69 @@ pub fn macho_min_macos(bytes: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
+fn u32be(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Checks the ad-hoc code signature of a 64-bit Mach-O image: every page
+/// hash of its SHA-256 CodeDirectory matches the bytes. arm64 macOS kills a
+/// binary whose signature does not match, as a strip after linking would
+/// leave it. `Err` says what is wrong.
+pub fn check_code_signature(bytes: &[u8]) -> Result<(), String> {
+    let bad = || "unreadable load commands or signature".to_string();
+    let mut at = 32usize;
+    let mut blob = None;
+    for _ in 0..u32le(bytes, 16).ok_or_else(bad)? {
+        let cmd = u32le(bytes, at).ok_or_else(bad)?;
+        let size = usize::try_from(u32le(bytes, at + 4).ok_or_else(bad)?).map_err(|_| bad())?;
+        if cmd == 0x1d {
+            let off = u32le(bytes, at + 8).ok_or_else(bad)? as usize;
+            let len = u32le(bytes, at + 12).ok_or_else(bad)? as usize;
+            blob = Some(bytes.get(off..off + len).ok_or_else(bad)?);
+        }
+        if size < 8 {
+            return Err(bad());
+        }
+        at += size;
+    }
+    let sb = blob.ok_or("no code signature (LC_CODE_SIGNATURE)")?;
+    if u32be(sb, 0) != Some(0xfade_0cc0) {
+        return Err("the signature is not an embedded-signature blob".into());
+    }
+    for i in 0..u32be(sb, 8).ok_or_else(bad)? as usize {
+        let o = u32be(sb, 16 + 8 * i).ok_or_else(bad)? as usize;
+        let cd = sb.get(o..).ok_or_else(bad)?;
+        if u32be(cd, 0) != Some(0xfade_0c02) {
+            continue;
+        }
+        let hash_offset = u32be(cd, 16).ok_or_else(bad)? as usize;
+        let slots = u32be(cd, 28).ok_or_else(bad)? as usize;
+        let code_limit = u32be(cd, 32).ok_or_else(bad)? as usize;
+        let (hash_size, hash_type, page_shift) = (
+            usize::from(*cd.get(36).ok_or_else(bad)?),
+            *cd.get(37).ok_or_else(bad)?,
+            u32::from(*cd.get(39).ok_or_else(bad)?),
+        );
+        if hash_type != 2 || hash_size != 32 || page_shift > 24 {
+            continue;
+        }
+        let page = 1usize << page_shift;
+        for k in 0..slots {
+            let data = bytes
+                .get(k * page..code_limit.min((k + 1) * page))
+                .ok_or_else(bad)?;
+            let want = cd
+                .get(hash_offset + k * 32..hash_offset + (k + 1) * 32)
+                .ok_or_else(bad)?;
+            if Sha256::digest(data).as_slice() != want {
+                return Err(format!("page {k} does not match its signed hash"));
+            }
+        }
+        return Ok(());
+    }
+    Err("no SHA-256 CodeDirectory in the signature".into())
+}
+
 /// The oldest macOS each darwin target supports: Rust's own minimum for
 /// it, so the release runs wherever the toolchain supports (zig alone
 /// would stamp the newest macOS it knows).
@@ -551,6 +615,9 @@ pub fn run(args: &[String]) -> Result<()> {
                     binary.display()
                 );
             }
+            if let Err(e) = check_code_signature(&bytes) {
+                bail!("'{}': {e}", binary.display());
+            }
             let min = macho_min_macos(&bytes);
             if min.is_none_or(|m| m > macos_deployment_target(target)) {
                 bail!(
@@ -684,6 +751,65 @@ mod tests {
         assert!(tbd.contains(
             "symbols: [ _SecTrustEvaluateWithError, ___CFConstantStringClassReference, _kSecClass ]"
         ));
+    }
+
+    /// A Mach-O header with one LC_CODE_SIGNATURE over `pages` 4 KiB pages
+    /// of filler, signed as a linker signs it.
+    fn signed_image(pages: usize) -> Vec<u8> {
+        let mut image = vec![0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0, 0, 0x01];
+        image.resize(32, 0);
+        image[16..20].copy_from_slice(&1_u32.to_le_bytes());
+        let code_limit = pages * 4096;
+        let sig_len = 20 + 44 + 32 * pages;
+        for w in [0x1d_u32, 16, code_limit as u32, sig_len as u32] {
+            image.extend_from_slice(&w.to_le_bytes());
+        }
+        image.resize(code_limit, 0x5a);
+        let hash_offset = 44usize;
+        let mut cd = Vec::new();
+        for w in [
+            0xfade_0c02_u32,
+            0,
+            0x2_0400,
+            0x2_0002,
+            hash_offset as u32,
+            0,
+            0,
+        ] {
+            cd.extend_from_slice(&w.to_be_bytes());
+        }
+        cd.extend_from_slice(&(pages as u32).to_be_bytes());
+        cd.extend_from_slice(&(code_limit as u32).to_be_bytes());
+        cd.extend_from_slice(&[32, 2, 0, 12]);
+        cd.extend_from_slice(&[0; 4]);
+        for k in 0..pages {
+            cd.extend_from_slice(&Sha256::digest(&image[k * 4096..(k + 1) * 4096]));
+        }
+        let mut sb = Vec::new();
+        for w in [0xfade_0cc0_u32, (20 + cd.len()) as u32, 1, 0, 20] {
+            sb.extend_from_slice(&w.to_be_bytes());
+        }
+        sb.extend(cd);
+        assert_eq!(sb.len(), sig_len);
+        image.extend(sb);
+        image
+    }
+
+    #[test]
+    fn a_darwin_binary_changed_after_signing_is_refused() {
+        let image = signed_image(3);
+        assert_eq!(check_code_signature(&image), Ok(()));
+        let mut stripped = image.clone();
+        stripped[2 * 4096 + 7] ^= 1;
+        assert_eq!(
+            check_code_signature(&stripped),
+            Err("page 2 does not match its signed hash".to_string())
+        );
+        let mut unsigned = image[..32].to_vec();
+        unsigned[16..20].copy_from_slice(&0_u32.to_le_bytes());
+        assert!(check_code_signature(&unsigned)
+            .unwrap_err()
+            .contains("no code signature"));
     }
 
     fn load_dylib(name: &str) -> Vec<u8> {
