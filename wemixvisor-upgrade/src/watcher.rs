@@ -44,7 +44,7 @@ pub fn read_upgrade_info(path: &Path) -> Result<Option<UpgradeInfo>, UpgradeInfo
 
 /// Follows `chain-data/upgrade-info.json` and yields each new valid plan once.
 ///
-/// File events (inotify/FSEvents through `notify`) wake it at once; a poll
+/// File events (inotify, or kqueue on macOS, through `notify`) wake it at once; a poll
 /// at the configured interval covers filesystems without events. An empty or
 /// truncated file is read again on the next wake-up and never reported; an
 /// invalid one is logged once per distinct content and otherwise ignored.
@@ -127,12 +127,15 @@ impl UpgradeInfoWatcher {
                 // Reading the file ourselves raises open/close-nowrite
                 // (access) events: waking on those would make every read
                 // trigger the next one, a busy loop.
-                if !matches!(ev.kind, notify::EventKind::Access(_))
-                    && ev
+                // kqueue (macOS) reports a change inside the directory on
+                // the directory, or on whichever entry it has not seen yet:
+                // there any change may be the file appearing.
+                let ours = cfg!(target_os = "macos")
+                    || ev
                         .paths
                         .iter()
-                        .any(|p| p.file_name() == Some(name.as_os_str()))
-                {
+                        .any(|p| p.file_name() == Some(name.as_os_str()));
+                if !matches!(ev.kind, notify::EventKind::Access(_)) && ours {
                     // A full channel already holds a wake-up; that is enough.
                     let _ = wake.try_send(());
                 }

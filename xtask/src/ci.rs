@@ -48,6 +48,11 @@ pub fn run() -> Result<()> {
     })?;
     timed("deployment checks", deploy_checks::run)?;
     timed("packaging and docs", package)?;
+    // One darwin target: both share every `cfg(target_os = "macos")` path,
+    // and the second would check every dependency again.
+    timed("macOS check (aarch64-apple-darwin)", || {
+        darwin_check_targets(&DARWIN_TARGETS[..1])
+    })?;
     deps::install()?;
     // The end-to-end tests must not skip in CI: tell them the tools are due.
     sh(cargo()
@@ -80,17 +85,20 @@ pub fn package() -> Result<()> {
 }
 
 /// `cargo clippy` (which checks) of the workspace's libraries and binaries
-/// for macOS with warnings denied (`cargo xtask darwin-check`): rustup adds
-/// the target's std; C dependencies compile with zig cc (`xtask/zig-cc.py`,
-/// zig from PyPI's `ziglang` in `.cache/venv`). Nothing is linked, so no
-/// Apple SDK is needed. Not part of `ci`: every dependency is checked again
-/// per target (a cold target took tens of minutes on two busy cores), and
-/// the macOS job of the CI workflow runs clippy and the tests on a Mac.
+/// for both macOS targets with warnings denied (`cargo xtask darwin-check`):
+/// rustup adds the target's std; C dependencies compile with zig cc
+/// (`xtask/zig-cc.py`, zig from PyPI's `ziglang` in `.cache/venv`). Nothing
+/// is linked. `ci` checks the arm64 target alone; `cargo xtask dist` links
+/// both.
 pub fn darwin_check() -> Result<()> {
+    darwin_check_targets(&DARWIN_TARGETS)
+}
+
+fn darwin_check_targets(targets: &[&str]) -> Result<()> {
     crate::dist::ensure_zig()?;
     let python = crate::root().join(".cache/venv/bin/python");
     let cc = crate::root().join("xtask/zig-cc.py");
-    for target in DARWIN_TARGETS {
+    for &target in targets {
         let have = Command::new("rustup")
             .args(["target", "list", "--installed"])
             .output()

@@ -11,11 +11,23 @@
 //!
 //! ```text
 //! cargo xtask dist [--version v0.1.0] [--targets t1,t2] [--sign-key FILE]
-//!                  [--base-url URL] [--height H]
+//!                  [--base-url URL] [--height H] [--profile release]
 //! ```
 //!
-//! Linking for macOS needs Apple's SDK: without `SDKROOT` (or on a Mac) the
-//! darwin targets are skipped with a message, and `dist` says so at the end.
+//! `--profile ci-dist` builds without optimisation, for CI to prove the
+//! cross-builds and packaging cheaply; releases use `release`.
+//!
+//! The macOS builds need no Apple SDK. zig brings libSystem; the two
+//! frameworks the binary links (Security and CoreFoundation, for TLS
+//! verification against the macOS trust store through
+//! rustls-platform-verifier) are given to the linker as text-based stubs
+//! (`.tbd`) listing the symbols their `-sys` crates declare, with the
+//! frameworks' real install names, so the binary loads the system's own
+//! frameworks at run time. File events use kqueue, which needs no framework.
+//! Each Mach-O binary is checked to load nothing but libSystem, libiconv
+//! and those frameworks, and to run on the oldest macOS Rust supports for
+//! its target (11.0 on arm64, 10.12 on x86-64) and, on arm64 (which runs
+//! nothing unsigned), with an intact ad-hoc code signature.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -151,12 +163,268 @@ pub fn sign(key_text: &str, data: &[u8], trusted_comment: &str) -> Result<String
     Ok(sig.into_string())
 }
 
+/// The frameworks the macOS build links, each with the crate whose
+/// `extern` blocks declare the symbols it takes from it.
+pub const FRAMEWORKS: [(&str, &str); 2] = [
+    ("Security", "security-framework-sys"),
+    ("CoreFoundation", "core-foundation-sys"),
+];
+
+/// Names declared as `pub fn NAME(` or `pub static [mut] NAME:` in Rust
+/// source: a superset of the `extern` items of a `-sys` crate (a stub
+/// exporting a name nothing references is harmless).
+pub fn declared_symbols(src: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for line in src.lines() {
+        let line = line.trim_start();
+        let rest = if let Some(r) = line.strip_prefix("pub fn ") {
+            r
+        } else if let Some(r) = line.strip_prefix("pub static mut ") {
+            r
+        } else if let Some(r) = line.strip_prefix("pub static ") {
+            r
+        } else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// A text-based stub (`.tbd`, version 4) of the macOS framework `name`
+/// exporting `symbols` (C names, without the Mach-O underscore).
+pub fn framework_stub(name: &str, symbols: &std::collections::BTreeSet<String>) -> String {
+    let list: Vec<String> = symbols.iter().map(|s| format!("_{s}")).collect();
+    format!(
+        "--- !tapi-tbd\n\
+         tbd-version: 4\n\
+         targets: [ x86_64-macos, arm64-macos ]\n\
+         install-name: '/System/Library/Frameworks/{name}.framework/Versions/A/{name}'\n\
+         current-version: 1\n\
+         compatibility-version: 1\n\
+         exports:\n  - targets: [ x86_64-macos, arm64-macos ]\n    symbols: [ {} ]\n...\n",
+        list.join(", ")
+    )
+}
+
+/// Writes `<dir>/<Name>.framework/<Name>.tbd` for each of [`FRAMEWORKS`],
+/// from the `-sys` crates' sources as resolved for `target` by cargo.
+fn write_framework_stubs(dir: &Path, target: &str) -> Result<()> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(["--filter-platform", target])
+        .current_dir(root())
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
+    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
+    for (framework, krate) in FRAMEWORKS {
+        let mut symbols = std::collections::BTreeSet::new();
+        let mut found = false;
+        for p in packages.iter().filter(|p| p["name"] == krate) {
+            let Some(manifest) = p["manifest_path"].as_str() else {
+                continue;
+            };
+            let src = Path::new(manifest)
+                .parent()
+                .map(|d| d.join("src"))
+                .unwrap_or_default();
+            for e in walkdir::WalkDir::new(&src)
+                .into_iter()
+                .filter_map(|e| e.ok())
+            {
+                if e.path().extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(e.path())
+                        .with_context(|| format!("cannot read '{}'", e.path().display()))?;
+                    symbols.extend(declared_symbols(&text));
+                }
+            }
+            found = true;
+        }
+        if !found {
+            bail!("no '{krate}' in the dependency graph for {target}\nhelp: the macOS link needs stubs only for frameworks a crate links; update FRAMEWORKS in xtask/src/dist.rs");
+        }
+        let fw = dir.join(format!("{framework}.framework"));
+        std::fs::create_dir_all(&fw)?;
+        std::fs::write(
+            fw.join(format!("{framework}.tbd")),
+            framework_stub(framework, &symbols),
+        )?;
+    }
+    Ok(())
+}
+
+/// The dynamic libraries a 64-bit Mach-O image loads (`LC_LOAD_DYLIB`,
+/// `LC_LOAD_WEAK_DYLIB`, `LC_REEXPORT_DYLIB`), by install name.
+pub fn macho_dylibs(bytes: &[u8]) -> Option<Vec<String>> {
+    if u32le(bytes, 0)? != 0xfeed_facf {
+        return None;
+    }
+    let ncmds = u32le(bytes, 16)?;
+    let mut at = 32usize;
+    let mut out = Vec::new();
+    for _ in 0..ncmds {
+        let cmd = u32le(bytes, at)?;
+        let size = usize::try_from(u32le(bytes, at + 4)?).ok()?;
+        if matches!(cmd, 0xc | 0x8000_0018 | 0x8000_001f) {
+            let name_at = at + usize::try_from(u32le(bytes, at + 8)?).ok()?;
+            let raw = bytes.get(name_at..at + size)?;
+            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            out.push(String::from_utf8_lossy(&raw[..end]).into_owned());
+        }
+        if size < 8 {
+            return None;
+        }
+        at += size;
+    }
+    Some(out)
+}
+
+/// The oldest macOS a 64-bit Mach-O image runs on (`LC_BUILD_VERSION` or
+/// `LC_VERSION_MIN_MACOSX`), as (major, minor).
+pub fn macho_min_macos(bytes: &[u8]) -> Option<(u32, u32)> {
+    if u32le(bytes, 0)? != 0xfeed_facf {
+        return None;
+    }
+    let mut at = 32usize;
+    for _ in 0..u32le(bytes, 16)? {
+        let cmd = u32le(bytes, at)?;
+        let size = usize::try_from(u32le(bytes, at + 4)?).ok()?;
+        // X.Y.Z is packed as xxxx.yy.zz.
+        let version = match cmd {
+            0x32 => Some(u32le(bytes, at + 12)?),
+            0x24 => Some(u32le(bytes, at + 8)?),
+            _ => None,
+        };
+        if let Some(v) = version {
+            return Some((v >> 16, (v >> 8) & 0xff));
+        }
+        if size < 8 {
+            return None;
+        }
+        at += size;
+    }
+    None
+}
+
+fn u32be(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Checks the ad-hoc code signature of a 64-bit Mach-O image: every page
+/// hash of its SHA-256 CodeDirectory matches the bytes. arm64 macOS kills a
+/// binary whose signature does not match, as a strip after linking would
+/// leave it. `Err` says what is wrong.
+pub fn check_code_signature(bytes: &[u8]) -> Result<(), String> {
+    let bad = || "unreadable load commands or signature".to_string();
+    let mut at = 32usize;
+    let mut blob = None;
+    for _ in 0..u32le(bytes, 16).ok_or_else(bad)? {
+        let cmd = u32le(bytes, at).ok_or_else(bad)?;
+        let size = usize::try_from(u32le(bytes, at + 4).ok_or_else(bad)?).map_err(|_| bad())?;
+        if cmd == 0x1d {
+            let off = u32le(bytes, at + 8).ok_or_else(bad)? as usize;
+            let len = u32le(bytes, at + 12).ok_or_else(bad)? as usize;
+            blob = Some(bytes.get(off..off + len).ok_or_else(bad)?);
+        }
+        if size < 8 {
+            return Err(bad());
+        }
+        at += size;
+    }
+    let sb = blob.ok_or("no code signature (LC_CODE_SIGNATURE)")?;
+    if u32be(sb, 0) != Some(0xfade_0cc0) {
+        return Err("the signature is not an embedded-signature blob".into());
+    }
+    for i in 0..u32be(sb, 8).ok_or_else(bad)? as usize {
+        let o = u32be(sb, 16 + 8 * i).ok_or_else(bad)? as usize;
+        let cd = sb.get(o..).ok_or_else(bad)?;
+        if u32be(cd, 0) != Some(0xfade_0c02) {
+            continue;
+        }
+        let hash_offset = u32be(cd, 16).ok_or_else(bad)? as usize;
+        let slots = u32be(cd, 28).ok_or_else(bad)? as usize;
+        let code_limit = u32be(cd, 32).ok_or_else(bad)? as usize;
+        let (hash_size, hash_type, page_shift) = (
+            usize::from(*cd.get(36).ok_or_else(bad)?),
+            *cd.get(37).ok_or_else(bad)?,
+            u32::from(*cd.get(39).ok_or_else(bad)?),
+        );
+        if hash_type != 2 || hash_size != 32 || page_shift > 24 {
+            continue;
+        }
+        let page = 1usize << page_shift;
+        for k in 0..slots {
+            let data = bytes
+                .get(k * page..code_limit.min((k + 1) * page))
+                .ok_or_else(bad)?;
+            let want = cd
+                .get(hash_offset + k * 32..hash_offset + (k + 1) * 32)
+                .ok_or_else(bad)?;
+            if Sha256::digest(data).as_slice() != want {
+                return Err(format!("page {k} does not match its signed hash"));
+            }
+        }
+        return Ok(());
+    }
+    Err("no SHA-256 CodeDirectory in the signature".into())
+}
+
+/// The oldest macOS each darwin target supports: Rust's own minimum for
+/// it, so the release runs wherever the toolchain supports (zig alone
+/// would stamp the newest macOS it knows).
+pub fn macos_deployment_target(target: &str) -> (u32, u32) {
+    if target.starts_with("aarch64") {
+        (11, 0)
+    } else {
+        (10, 12)
+    }
+}
+
+/// Libraries of `/usr/lib` every Mac has: libSystem, and libiconv (with
+/// the libcharset it re-exports), which Rust's standard library links on
+/// Apple targets.
+const MACOS_LIBS: [&str; 3] = [
+    "/usr/lib/libSystem.B.dylib",
+    "/usr/lib/libiconv.2.dylib",
+    "/usr/lib/libcharset.1.dylib",
+];
+
+/// Whether a macOS binary loads only what every Mac has: [`MACOS_LIBS`]
+/// and the frameworks of [`FRAMEWORKS`].
+pub fn dylibs_allowed(dylibs: &[String]) -> Result<(), String> {
+    for d in dylibs {
+        let system = MACOS_LIBS.contains(&d.as_str());
+        let framework = FRAMEWORKS
+            .iter()
+            .any(|(f, _)| *d == format!("/System/Library/Frameworks/{f}.framework/Versions/A/{f}"));
+        if !system && !framework {
+            return Err(d.clone());
+        }
+    }
+    Ok(())
+}
+
 struct Args {
     version: String,
     targets: Vec<String>,
     sign_key: Option<PathBuf>,
     base_url: Option<String>,
     height: u64,
+    profile: String,
 }
 
 fn parse_args(args: &[String]) -> Result<Args> {
@@ -166,6 +434,7 @@ fn parse_args(args: &[String]) -> Result<Args> {
         sign_key: None,
         base_url: None,
         height: 1,
+        profile: "release".to_string(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -179,6 +448,7 @@ fn parse_args(args: &[String]) -> Result<Args> {
             "--targets" => out.targets = value()?.split(',').map(str::to_string).collect(),
             "--sign-key" => out.sign_key = Some(PathBuf::from(value()?)),
             "--base-url" => out.base_url = Some(value()?),
+            "--profile" => out.profile = value()?,
             "--height" => {
                 out.height = value()?
                     .parse()
@@ -280,13 +550,9 @@ fn append(tar: &mut tar::Builder<impl std::io::Write>, path: &Path, name: &Path)
 pub fn run(args: &[String]) -> Result<()> {
     let args = parse_args(args)?;
     let on_mac = cfg!(target_os = "macos");
-    let sdk = std::env::var_os("SDKROOT").is_some() || on_mac;
-    let (build, skipped): (Vec<String>, Vec<String>) = args
-        .targets
-        .iter()
-        .cloned()
-        .partition(|t| sdk || !t.contains("apple-darwin"));
+    let build = args.targets.clone();
     ensure_tools(&build)?;
+    let frameworks = target_dir().join("macos-frameworks");
 
     let out = target_dir().join("dist");
     let _ = std::fs::remove_dir_all(&out);
@@ -307,7 +573,8 @@ pub fn run(args: &[String]) -> Result<()> {
         };
         cmd.args([
             sub,
-            "--release",
+            "--profile",
+            &args.profile,
             "--locked",
             "-p",
             "wemixvisor-cli",
@@ -315,14 +582,55 @@ pub fn run(args: &[String]) -> Result<()> {
             target,
         ])
         .env("PATH", &path);
+        if sub == "zigbuild" && target.contains("apple-darwin") {
+            write_framework_stubs(&frameworks, target)?;
+            let var = format!(
+                "CARGO_TARGET_{}_RUSTFLAGS",
+                target.to_uppercase().replace('-', "_")
+            );
+            cmd.env(var, format!("-L framework={}", frameworks.display()));
+            let (major, minor) = macos_deployment_target(target);
+            cmd.env("MACOSX_DEPLOYMENT_TARGET", format!("{major}.{minor}"));
+        }
+        let started = std::time::Instant::now();
         sh(&mut cmd)?;
-        let binary = target_dir().join(target).join("release/wemixvisor");
+        eprintln!("dist: {target} built in {:.0?}", started.elapsed());
+        let binary = target_dir()
+            .join(target)
+            .join(&args.profile)
+            .join("wemixvisor");
         let bytes = std::fs::read(&binary)
             .with_context(|| format!("cannot read '{}'", binary.display()))?;
         let arch = detect_arch(&bytes);
         match arch {
             Some(a) if arch_matches(target, a) => {}
             other => bail!("'{}' is {other:?}, not a {target} binary", binary.display()),
+        }
+        if target.contains("apple-darwin") {
+            let dylibs = macho_dylibs(&bytes)
+                .with_context(|| format!("'{}' has no readable load commands", binary.display()))?;
+            if let Err(d) = dylibs_allowed(&dylibs) {
+                bail!(
+                    "'{}' loads '{d}', which a Mac need not have",
+                    binary.display()
+                );
+            }
+            // Intel Macs run unsigned code (zig signs arm64 only); a
+            // signature that is there must still match.
+            match check_code_signature(&bytes) {
+                Err(e) if target.starts_with("aarch64") || !e.starts_with("no code signature") => {
+                    bail!("'{}': {e}", binary.display())
+                }
+                _ => {}
+            }
+            let min = macho_min_macos(&bytes);
+            if min.is_none_or(|m| m > macos_deployment_target(target)) {
+                bail!(
+                    "'{}' needs macOS {min:?}, newer than {:?}",
+                    binary.display(),
+                    macos_deployment_target(target)
+                );
+            }
         }
         let file = format!("wemixvisor-{}-{target}.tar.gz", args.version);
         let gz = flate2::write::GzEncoder::new(
@@ -377,12 +685,6 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     eprintln!("dist: artifacts in '{}'", out.display());
-    if !skipped.is_empty() {
-        eprintln!(
-            "dist: SKIPPED {}: linking for macOS needs Apple's SDK\nhelp: run `cargo xtask dist` on a Mac, or set SDKROOT to a MacOSX.sdk",
-            skipped.join(", ")
-        );
-    }
     Ok(())
 }
 
@@ -426,7 +728,141 @@ mod tests {
                 + &sha256_hex(b"x86_64-unknown-linux-gnu")
         );
         assert!(bins.values().all(|b| b.checksum.is_some()));
-        assert_eq!(bins.len(), 4);
+        let platforms: Vec<&str> = bins.keys().map(String::as_str).collect();
+        assert_eq!(
+            platforms,
+            ["darwin/amd64", "darwin/arm64", "linux/amd64", "linux/arm64"]
+        );
+        assert!(bins["darwin/arm64"]
+            .url
+            .contains("wemixvisor-v1.2.3-aarch64-apple-darwin.tar.gz?checksum=sha256:"));
+    }
+
+    #[test]
+    fn framework_stubs_export_the_declared_c_names_under_the_real_install_name() {
+        let src = "extern \"C\" {\n    pub fn SecTrustEvaluateWithError(t: T, e: *mut E) -> bool;\n    pub static kSecClass: CFStringRef;\n    pub static mut __CFConstantStringClassReference: u8;\n}\nfn private() {}\n";
+        let names = declared_symbols(src);
+        let want: Vec<&str> = vec![
+            "SecTrustEvaluateWithError",
+            "__CFConstantStringClassReference",
+            "kSecClass",
+        ];
+        assert_eq!(names.iter().map(String::as_str).collect::<Vec<_>>(), want);
+        let tbd = framework_stub("Security", &names);
+        assert!(tbd.starts_with("--- !tapi-tbd\ntbd-version: 4\n"), "{tbd}");
+        assert!(tbd.contains(
+            "install-name: '/System/Library/Frameworks/Security.framework/Versions/A/Security'"
+        ));
+        assert!(tbd.contains(
+            "symbols: [ _SecTrustEvaluateWithError, ___CFConstantStringClassReference, _kSecClass ]"
+        ));
+    }
+
+    /// A Mach-O header with one LC_CODE_SIGNATURE over `pages` 4 KiB pages
+    /// of filler, signed as a linker signs it.
+    fn signed_image(pages: usize) -> Vec<u8> {
+        let mut image = vec![0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0, 0, 0x01];
+        image.resize(32, 0);
+        image[16..20].copy_from_slice(&1_u32.to_le_bytes());
+        let code_limit = pages * 4096;
+        let sig_len = 20 + 44 + 32 * pages;
+        for w in [0x1d_u32, 16, code_limit as u32, sig_len as u32] {
+            image.extend_from_slice(&w.to_le_bytes());
+        }
+        image.resize(code_limit, 0x5a);
+        let hash_offset = 44usize;
+        let mut cd = Vec::new();
+        for w in [
+            0xfade_0c02_u32,
+            0,
+            0x2_0400,
+            0x2_0002,
+            hash_offset as u32,
+            0,
+            0,
+        ] {
+            cd.extend_from_slice(&w.to_be_bytes());
+        }
+        cd.extend_from_slice(&(pages as u32).to_be_bytes());
+        cd.extend_from_slice(&(code_limit as u32).to_be_bytes());
+        cd.extend_from_slice(&[32, 2, 0, 12]);
+        cd.extend_from_slice(&[0; 4]);
+        for k in 0..pages {
+            cd.extend_from_slice(&Sha256::digest(&image[k * 4096..(k + 1) * 4096]));
+        }
+        let mut sb = Vec::new();
+        for w in [0xfade_0cc0_u32, (20 + cd.len()) as u32, 1, 0, 20] {
+            sb.extend_from_slice(&w.to_be_bytes());
+        }
+        sb.extend(cd);
+        assert_eq!(sb.len(), sig_len);
+        image.extend(sb);
+        image
+    }
+
+    #[test]
+    fn a_darwin_binary_changed_after_signing_is_refused() {
+        let image = signed_image(3);
+        assert_eq!(check_code_signature(&image), Ok(()));
+        let mut stripped = image.clone();
+        stripped[2 * 4096 + 7] ^= 1;
+        assert_eq!(
+            check_code_signature(&stripped),
+            Err("page 2 does not match its signed hash".to_string())
+        );
+        let mut unsigned = image[..32].to_vec();
+        unsigned[16..20].copy_from_slice(&0_u32.to_le_bytes());
+        assert!(check_code_signature(&unsigned)
+            .unwrap_err()
+            .contains("no code signature"));
+    }
+
+    fn load_dylib(name: &str) -> Vec<u8> {
+        let mut cmd = Vec::new();
+        let size = (24 + name.len() + 1).div_ceil(8) * 8;
+        cmd.extend_from_slice(&0xc_u32.to_le_bytes());
+        cmd.extend_from_slice(&(size as u32).to_le_bytes());
+        cmd.extend_from_slice(&24_u32.to_le_bytes());
+        cmd.resize(24, 0);
+        cmd.extend_from_slice(name.as_bytes());
+        cmd.resize(size, 0);
+        cmd
+    }
+
+    #[test]
+    fn a_darwin_binary_may_load_only_libsystem_and_the_stubbed_frameworks() {
+        let libs = [
+            "/usr/lib/libSystem.B.dylib",
+            "/usr/lib/libiconv.2.dylib",
+            "/System/Library/Frameworks/Security.framework/Versions/A/Security",
+            "/System/Library/Frameworks/CoreServices.framework/Versions/A/CoreServices",
+        ];
+        let mut image = vec![0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0, 0, 0x01];
+        image.resize(32, 0);
+        image[16..20].copy_from_slice(&(libs.len() as u32).to_le_bytes());
+        for l in libs {
+            image.extend(load_dylib(l));
+        }
+        let dylibs = macho_dylibs(&image).unwrap();
+        assert_eq!(macho_min_macos(&image), None);
+        let mut versioned = image.clone();
+        versioned[16..20].copy_from_slice(&(libs.len() as u32 + 1).to_le_bytes());
+        // LC_BUILD_VERSION: platform macOS, minos 11.0.0, sdk 15.0.0, no tools.
+        for w in [0x32_u32, 24, 1, 11 << 16, 15 << 16, 0] {
+            versioned.extend_from_slice(&w.to_le_bytes());
+        }
+        assert_eq!(macho_min_macos(&versioned), Some((11, 0)));
+        assert!(
+            macho_min_macos(&versioned) <= Some(macos_deployment_target("aarch64-apple-darwin"))
+        );
+        assert_eq!(dylibs, libs);
+        assert_eq!(dylibs_allowed(&dylibs[..3]), Ok(()));
+        assert_eq!(dylibs_allowed(&dylibs), Err(libs[3].to_string()));
+        assert_eq!(macho_dylibs(b"\x7fELF"), None);
+        // A load command claiming more bytes than the image has.
+        let mut short = image.clone();
+        short.truncate(40);
+        assert_eq!(macho_dylibs(&short), None);
     }
 
     #[test]
