@@ -142,6 +142,22 @@ impl Drop for Alertmanager {
     }
 }
 
+/// A node that keeps crashing gives up within a second, and the alert goes
+/// to `am`.
+pub(crate) fn give_up_fast_to(h: &TestHome, am: &Alertmanager) {
+    for (k, v) in [
+        ("restart.backoff_initial", "100ms"),
+        ("restart.backoff_max", "200ms"),
+        ("restart.max_restarts", "2"),
+        (
+            "alerts.alertmanager_urls",
+            &format!("[\"http://127.0.0.1:{}\"]", am.port),
+        ),
+    ] {
+        h.ok(&["config", "set", k, v]);
+    }
+}
+
 pub(crate) fn start_alertmanager(bin: &PathBuf, h: &TestHome) -> Alertmanager {
     let dir = h.scratch("alertmanager");
     std::fs::create_dir_all(dir.join("data")).expect("am dir");
@@ -177,17 +193,7 @@ fn a_crash_loop_reaches_alertmanager_as_node_gave_up() {
     let h = TestHome::new();
     h.init_devnode("--sim.exit-at-start 3");
     let am = start_alertmanager(&bin, &h);
-    for (k, v) in [
-        ("restart.backoff_initial", "100ms"),
-        ("restart.backoff_max", "200ms"),
-        ("restart.max_restarts", "2"),
-        (
-            "alerts.alertmanager_urls",
-            &format!("[\"http://127.0.0.1:{}\"]", am.port),
-        ),
-    ] {
-        h.ok(&["config", "set", k, v]);
-    }
+    give_up_fast_to(&h, &am);
     let port = h.port.to_string();
     let mut run = h.spawn_run(&["--http.port", &port]);
     let status = run.wait_exit(Duration::from_secs(60)).expect("gives up");

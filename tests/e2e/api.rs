@@ -141,17 +141,7 @@ fn init_start_api_with_and_without_token_prometheus_scrape_and_alertmanager_gets
     let am =
         crate::alerts::alertmanager_bin().map(|bin| crate::alerts::start_alertmanager(&bin, &h));
     if let Some(am) = &am {
-        for (k, v) in [
-            ("restart.backoff_initial", "100ms"),
-            ("restart.backoff_max", "200ms"),
-            ("restart.max_restarts", "2"),
-            (
-                "alerts.alertmanager_urls",
-                &format!("[\"http://127.0.0.1:{}\"]", am.port),
-            ),
-        ] {
-            h.ok(&["config", "set", k, v]);
-        }
+        crate::alerts::give_up_fast_to(&h, am);
     }
     let port = h.port.to_string();
     h.ok(&["start", "--", "--http.port", &port]);
@@ -237,16 +227,7 @@ fn init_start_api_with_and_without_token_prometheus_scrape_and_alertmanager_gets
     };
     // A forced crash loop: the node is killed each time it is started
     // again until the supervisor gives up.
-    let state = h.root.join("state");
-    let first_line = |name: &str| -> Option<u32> {
-        std::fs::read_to_string(state.join(name))
-            .ok()?
-            .lines()
-            .next()?
-            .trim()
-            .parse()
-            .ok()
-    };
+    let first_line = |name: &str| h.state_pid(name);
     let supervisor = first_line("wemixvisor.pid").expect("the supervisor's pid file");
     let mut last = 0;
     for _ in 0..10 {

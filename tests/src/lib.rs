@@ -202,20 +202,25 @@ pub struct TestHome {
     pub port: u16,
 }
 
+impl TestHome {
+    /// The pid in the first line of `state/<name>` (`wemixvisor.pid`,
+    /// `node.pid`), if the file is there and readable.
+    pub fn state_pid(&self, name: &str) -> Option<u32> {
+        std::fs::read_to_string(self.root.join("state").join(name))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
 impl Drop for TestHome {
     /// A test that failed half-way must not leave a background supervisor
     /// or its node running: stop what `start` left, by pid file.
     fn drop(&mut self) {
-        let state = self.root.join("state");
-        let read_pid = |name: &str| -> Option<u32> {
-            std::fs::read_to_string(state.join(name))
-                .ok()?
-                .lines()
-                .next()?
-                .trim()
-                .parse()
-                .ok()
-        };
+        let read_pid = |name: &str| self.state_pid(name);
         if let Some(sup) =
             read_pid("wemixvisor.pid").filter(|&p| p != std::process::id() && pid_alive(p))
         {
