@@ -11,19 +11,26 @@ use anyhow::{bail, Context, Result};
 use super::bench_table::Row;
 use crate::cargo;
 
+/// `cargo bench` of `wemixvisor-backup`'s snapshot benchmark (release
+/// build); its environment says what it does.
+pub fn snapshot_bench() -> std::process::Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "bench",
+        "--quiet",
+        "-p",
+        "wemixvisor-backup",
+        "--bench",
+        "snapshot",
+    ]);
+    cmd
+}
+
 /// Runs the snapshot benchmark and returns its rows (it prints them in
 /// the bench table's five columns).
 pub fn rows() -> Result<Vec<Row>> {
     eprintln!("bench: backup snapshots against cp -a && sync ...");
-    let output = cargo()
-        .args([
-            "bench",
-            "--quiet",
-            "-p",
-            "wemixvisor-backup",
-            "--bench",
-            "snapshot",
-        ])
+    let output = snapshot_bench()
         .env("WEMIXVISOR_BENCH_FORMAT", "rows")
         .stderr(Stdio::inherit())
         .output()

@@ -20,7 +20,6 @@ use anyhow::{bail, Context, Result};
 
 use super::bench_table::{median, switch_profile, SwitchProfile};
 use super::{free_port, script, stop, Env};
-use crate::cargo;
 
 /// One JSON-RPC call over a fresh connection; the `result`, or None when
 /// the node does not answer (connection refused, timeout, error).
@@ -154,15 +153,7 @@ fn node_alone(env: &Env, rounds: usize) -> Result<(f64, f64)> {
 /// Writes a geth-shaped tree of `bytes` into `dir` with the backup
 /// benchmark's generator (release build).
 fn generate(dir: &Path, bytes: u64) -> Result<()> {
-    let st = cargo()
-        .args([
-            "bench",
-            "--quiet",
-            "-p",
-            "wemixvisor-backup",
-            "--bench",
-            "snapshot",
-        ])
+    let st = super::bench_backup::snapshot_bench()
         .env("WEMIXVISOR_BENCH_GENERATE", dir)
         .env("WEMIXVISOR_BENCH_BYTES", bytes.to_string())
         .stdout(Stdio::null())
