@@ -69,7 +69,7 @@ impl Drop for UpgradeInfoWatcher {
 
 impl UpgradeInfoWatcher {
     /// Starts watching `path`: on file events, and by polling every `poll`
-    /// where events are not available (every [`EVENTS_SAFETY_POLL`] where
+    /// where events are not available (every `EVENTS_SAFETY_POLL` (60 s) where
     /// they are). The plan already in the file (if any) is the first one
     /// yielded.
     pub fn spawn(path: PathBuf, poll: Duration) -> Self {

@@ -14,7 +14,7 @@ pub enum Goal {
     AtLeast(f64),
 }
 
-/// "met", or "missed by <how much> <unit> (<percent of the goal>)"; a
+/// "met", or `missed by <how much> <unit> (<percent of the goal>)`; a
 /// figure that could not be measured (NaN) is "not measured".
 pub fn verdict(value: f64, goal: Goal, unit: &str) -> String {
     if value.is_nan() {
