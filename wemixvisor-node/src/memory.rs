@@ -15,6 +15,7 @@ use std::path::Path;
 /// not writable, and holding no private (anonymous) copy of any page, so
 /// every resident page is a clean copy of the file. That leaves out the
 /// data the dynamic linker relocated before making it read-only.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // parsed on Linux only; tested everywhere
 fn clean_ranges(smaps: &str, exe: &Path) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut cur: Option<(usize, usize)> = None;
