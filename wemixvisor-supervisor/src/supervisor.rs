@@ -1895,7 +1895,14 @@ impl<N: NodeProcess + 'static, C: ChainClient + 'static, G: HaltGuard + 'static>
         if self.node.pid().is_none() {
             return;
         }
-        match self.chain.block_number().await {
+        // A node that is still starting refuses connections, and the client
+        // retries for a while: its exit must not wait for those retries.
+        let node = self.node.clone();
+        let head = tokio::select! {
+            h = self.chain.block_number() => h,
+            _ = node.wait() => return,
+        };
+        match head {
             Ok(h) => {
                 self.saw_head(h);
                 if self.seen.client_version.is_none() {

@@ -202,6 +202,23 @@ async fn crash_then_backoff_then_restart() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_crash_during_a_slow_head_read_is_restarted_without_waiting_for_it() {
+    let node = FakeNode::new();
+    node.script([RunScript::crash_after(Duration::from_millis(50), 1)]);
+    let mut r = rig_with(
+        "[restart]\nbackoff_initial = \"1ms\"\nbackoff_max = \"1ms\"\ndelay = \"1ms\"\n",
+        node,
+        FakeGuard::allow(),
+        None,
+    );
+    // The first head of the run is read at once and takes 10 s to answer.
+    r.chain.set_latency(Duration::from_secs(10));
+    run_for(Duration::from_millis(500)).await;
+    assert_eq!(r.node.starts(), 2, "{:?}", drain(&mut r.events));
+    r.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
 async fn crash_loop_ends_in_give_up_with_the_node_code() {
     let node = FakeNode::new();
     node.default_run(RunScript::crash_after(Duration::from_secs(1), 3));

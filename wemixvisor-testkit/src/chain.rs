@@ -21,6 +21,8 @@ struct ChainState {
     version: String,
     down: bool,
     fail_next: u32,
+    /// How long `eth_blockNumber` takes to answer.
+    latency: std::time::Duration,
     calls: u64,
     /// Subscriptions are served (`eth_subscribe("newHeads")`).
     pushes: bool,
@@ -65,6 +67,7 @@ impl FakeChain {
                 version: "Geth/v1.0.0-fake".into(),
                 down: false,
                 fail_next: 0,
+                latency: std::time::Duration::ZERO,
                 calls: 0,
                 pushes: false,
                 subscribers: Vec::new(),
@@ -75,6 +78,12 @@ impl FakeChain {
 
     fn lock(&self) -> MutexGuard<'_, ChainState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes `eth_blockNumber` take `d` to answer, like a client retrying
+    /// a node that does not listen yet.
+    pub fn set_latency(&self, d: std::time::Duration) {
+        self.lock().latency = d;
     }
 
     /// Moves the head.
@@ -182,6 +191,10 @@ impl FakeChain {
 #[async_trait]
 impl ChainClient for FakeChain {
     async fn block_number(&self) -> Result<u64, ChainError> {
+        let latency = self.lock().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         let mut g = self.check()?;
         if let Some(h) = g.heads.pop_front() {
             g.head = h;
